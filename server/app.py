@@ -1,0 +1,55 @@
+"""The aiohttp application: REST routes and Socket.IO on one port."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import socketio
+from aiohttp import web
+
+from events.socket import create_socket_server
+from server.config import Settings
+from server.errors import error_middleware
+from server.routes import auth, categories, health, imports, workouts
+from server.services import Services
+
+log = logging.getLogger(__name__)
+
+SERVICES = web.AppKey("services", Services)
+SOCKETS = web.AppKey("sockets", socketio.AsyncServer)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        client_max_size=settings.max_upload_bytes,
+        middlewares=[error_middleware],
+    )
+    services = Services(settings)
+    sockets = create_socket_server(
+        services.tokens.verify_access,
+        redis_url=settings.redis_url,
+        channel=f"{settings.redis_prefix}socketio",
+    )
+    sockets.attach(app)
+    app[SERVICES] = services
+    app[SOCKETS] = sockets
+
+    for module in (health, auth, categories, workouts, imports):
+        app.add_routes(module.routes)
+    app.cleanup_ctx.append(_run_services)
+    app.on_shutdown.append(_close_sockets)
+    return app
+
+
+async def _run_services(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    await services.start(app[SOCKETS].emit)
+    log.info("server started", extra={"embedded": services.settings.embedded})
+    yield
+    await services.stop()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    # Without this, open websockets hold a SIGTERM for about 45 s.
+    await app[SOCKETS].shutdown()

@@ -1,0 +1,135 @@
+"""The `nappatzim` command: serve, worker, scheduler, migrate and import."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from server.config import Settings
+
+log = logging.getLogger("nappatzim")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for item in error.errors(include_url=False):
+            field = ".".join(str(p) for p in item["loc"]) or "settings"
+            sys.stderr.write(f"invalid configuration: {field.upper()}: {item['msg']}\n")
+        return 2
+    configure_logging(settings.log_level)
+    return int(args.run(settings, args) or 0)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from server.app import create_app
+
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    if settings.embedded or args.migrate:
+        _migrate(settings, args)
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        shutdown_timeout=5,
+        access_log=None,
+        print=lambda message: log.info(message.strip()),
+    )
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from tasks.worker import run_worker
+
+    if settings.redis_url is None:
+        sys.stderr.write("nappatzim worker needs REDIS_URL: without it, serve runs jobs itself\n")
+        return 2
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    from tasks.scheduler import run_scheduler
+
+    if settings.redis_url is None:
+        sys.stderr.write("nappatzim scheduler needs REDIS_URL: without it, serve runs jobs itself\n")
+        return 2
+    asyncio.run(run_scheduler(settings))
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.migrate import upgrade
+
+    if settings.embedded:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.sqlalchemy_url, schema=settings.database_schema)
+    log.info("database schema is up to date")
+    return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from tasks.importer import import_file_command
+
+    return asyncio.run(
+        import_file_command(settings, path=args.file, email=args.user, fmt=args.format, unit=args.unit)
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nappatzim",
+        description="Nappatzim workout-tracking server. Settings come from environment variables.",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP and Socket.IO server")
+    serve.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: PORT or 8000)")
+    serve.add_argument(
+        "--migrate", action="store_true", help="apply database migrations before serving"
+    )
+    serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser("worker", help="run background jobs from the Redis queue")
+    worker.set_defaults(run=_worker)
+
+    scheduler = commands.add_parser("scheduler", help="send periodic jobs to the queue")
+    scheduler.set_defaults(run=_scheduler)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(run=_migrate)
+
+    imports = commands.add_parser("import", help="import an export file into a user's account")
+    imports.add_argument("file", help="path of the export file")
+    imports.add_argument("--format", required=True, choices=["strong"], help="file format")
+    imports.add_argument(
+        "--unit", required=True, choices=["kg", "lb"], help="load unit the file was exported in"
+    )
+    imports.add_argument("--user", required=True, help="email of the account to import into")
+    imports.set_defaults(run=_import)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The resources one process shares: database, Redis, event bus, broker and outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
+from taskiq import AsyncBroker
+
+from events.bus import Emit, EventBus
+from server.config import Settings
+from server.ratelimit import LoginLimiter
+from server.tokens import TokenSigner
+from storage import outbox
+from storage.db import Database
+from tasks.broker import create_broker
+from tasks.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """Everything a request handler or a task needs, opened by `start` and closed by `stop`."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.db = Database(
+            settings.sqlalchemy_url,
+            replica_urls=settings.database_replica_urls,
+            schema=settings.database_schema,
+        )
+        self.redis: Redis | None = None
+        if settings.redis_url is not None:
+            self.redis = Redis.from_url(
+                settings.redis_url,
+                socket_connect_timeout=2,
+                socket_timeout=5,
+                health_check_interval=30,
+            )
+        self.tokens = TokenSigner(
+            settings.secret(),
+            access_seconds=settings.access_token_seconds,
+            refresh_seconds=settings.refresh_token_seconds,
+        )
+        self.limiter = LoginLimiter(
+            self.redis,
+            prefix=settings.redis_prefix,
+            attempts=settings.login_attempts,
+            window_seconds=settings.login_window_seconds,
+        )
+        self.broker: AsyncBroker = create_broker(settings)
+        self.broker.state.services = self
+        self.bus: EventBus
+        self.relay: OutboxRelay
+        self._relay_task: asyncio.Task[None] | None = None
+        self._outbox_grace = timedelta(seconds=settings.outbox_grace_seconds)
+
+    async def start(self, emit: Emit, *, start_broker: bool = True) -> None:
+        """Connect the event bus to `emit`, then start the broker and the outbox relay.
+
+        A worker passes `start_broker=False` because its task receiver starts the broker.
+        """
+        self.bus = EventBus(emit, redis=self.redis, prefix=self.settings.redis_prefix)
+        self.relay = OutboxRelay(
+            self.db,
+            self.bus,
+            self.broker,
+            poll_seconds=self.settings.outbox_poll_seconds,
+            task_lease=timedelta(seconds=self.settings.outbox_task_lease_seconds),
+        )
+        if start_broker:
+            await self._start_broker()
+        self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+        with contextlib.suppress(Exception):
+            await self.broker.shutdown()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """Open a write transaction; after it commits, hand its outbox rows on."""
+        async with self.db.transaction() as session:
+            session.info["outbox_grace"] = self._outbox_grace
+            yield session
+            rows = outbox.pending_rows(session)
+        if rows:
+            await self.relay.dispatch(rows)
+
+    async def _start_broker(self) -> None:
+        # With Redis down a server still starts: kicking a task then fails, the task stays in
+        # the outbox, and the relay sends it once Redis is back.
+        try:
+            await self.broker.startup()
+        except (RedisError, OSError) as error:
+            log.warning("task broker unavailable at start, tasks wait in the outbox: %r", error)

@@ -1,0 +1,103 @@
+"""Engines and sessions for the primary database and its read replicas."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+
+def create_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> AsyncEngine:
+    """Create an async engine with the connection settings each back end needs."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        configure_sqlite(engine.sync_engine)
+        return engine
+
+    connect_args: dict[str, Any] = {
+        # Fail fast with a 503 rather than hang when PostgreSQL is unreachable.
+        "timeout": 5,
+        "command_timeout": 30,
+    }
+    if schema:
+        connect_args["server_settings"] = {"search_path": schema}
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args=connect_args,
+    )
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Turn on foreign keys, WAL and transactional DDL for every SQLite connection.
+
+    aiosqlite's driver opens transactions implicitly and not before DDL, so a failed migration
+    would leave half its changes behind. Autocommit mode plus an explicit BEGIN makes every
+    statement, DDL included, part of the transaction.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A write transaction takes the write lock up front: a read transaction that later
+        # writes fails with SQLITE_BUSY instead of waiting when another writer got in first.
+        if connection.get_execution_options().get("sqlite_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """The primary engine for writes and optional replica engines for reads."""
+
+    def __init__(self, url: str, *, replica_urls: list[str] | None = None, schema: str | None = None):
+        self.engine = create_engine(url, schema=schema)
+        self.replicas = [create_engine(u, schema=schema) for u in replica_urls or []]
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._replica_sessions = [
+            async_sessionmaker(replica, expire_on_commit=False) for replica in self.replicas
+        ]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """Open a session on the primary and commit it on success, roll back on error."""
+        async with self._sessions() as session, session.begin():
+            if self.is_sqlite:
+                await session.connection(execution_options={"sqlite_write": True})
+            yield session
+
+    @asynccontextmanager
+    async def read(self, *, primary: bool = False) -> AsyncIterator[AsyncSession]:
+        """Open a read-only session, on a replica when one is configured.
+
+        Pass `primary=True` where the caller must see its own recent write.
+        """
+        factory = self._sessions
+        if self._replica_sessions and not primary:
+            factory = random.choice(self._replica_sessions)
+        async with factory() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        for replica in self.replicas:
+            await replica.dispose()

@@ -1,0 +1,254 @@
+"""Tables of the service.
+
+Ids are 64-bit integers inside the database and opaque strings in the API. Timestamps are
+stored in UTC. Loads, durations and distances are stored as the client sent them, and the
+progress tables hold them converted to kilograms, seconds and metres.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    LargeBinary,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import BigId, UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RefreshToken(Base):
+    """A refresh token, stored as the SHA-256 of the token so a database leak grants nothing."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    color: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Workout(Base):
+    __tablename__ = "workouts"
+    __table_args__ = (
+        Index("ix_workouts_user_created", "user_id", "created_at", "id"),
+        Index("ix_workouts_user_updated", "user_id", "updated_at", "id"),
+        Index("ix_workouts_user_id_id", "user_id", "id"),
+        Index("ix_workouts_category_created", "category_id", "created_at", "id"),
+        # An imported workout carries a key derived from its source rows, so importing the
+        # same file twice finds the workouts it already made.
+        UniqueConstraint("user_id", "import_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    import_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Exercise(Base):
+    __tablename__ = "exercises"
+    __table_args__ = (
+        Index("ix_exercises_workout_order", "workout_id", "order"),
+        Index("ix_exercises_user_name_key", "user_id", "name_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workout_id: Mapped[int] = mapped_column(ForeignKey("workouts.id", ondelete="CASCADE"))
+    # Copied from the workout so progress queries need no join to find a user's exercises.
+    user_id: Mapped[int] = mapped_column(BigId)
+    type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    # The name normalized for matching: NFKC, trimmed, case-folded, inner spaces collapsed.
+    name_key: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(16))
+    notes: Mapped[str | None] = mapped_column(Text)
+    order: Mapped[int] = mapped_column(Integer)
+
+
+class WorkoutSet(Base):
+    __tablename__ = "sets"
+    __table_args__ = (Index("ix_sets_exercise_order", "exercise_id", "order"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id", ondelete="CASCADE"))
+    order: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Float)
+    reps: Mapped[int] = mapped_column(Integer)
+    rest_minutes: Mapped[float | None] = mapped_column(Float)
+
+
+class ExerciseWorkoutStats(Base):
+    """One exercise's totals and bests within one workout, in canonical units.
+
+    Rows outlive their workout until the progress job has subtracted them from the exercise's
+    totals, so there is no foreign key to the workout.
+    """
+
+    __tablename__ = "exercise_workout_stats"
+    __table_args__ = (
+        Index("ix_ews_workout", "workout_id"),
+        Index("ix_ews_category_performed", "category_id", "performed_at"),
+        Index("ix_ews_max_load", "user_id", "name_key", "max_load", "performed_at"),
+        Index("ix_ews_best_e1rm", "user_id", "name_key", "best_e1rm", "performed_at"),
+        Index("ix_ews_max_set_volume", "user_id", "name_key", "max_set_volume", "performed_at"),
+        Index("ix_ews_volume", "user_id", "name_key", "volume", "performed_at"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    workout_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    category_id: Mapped[int] = mapped_column(BigId)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))
+    performed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    volume: Mapped[float] = mapped_column(Float)
+    reps: Mapped[int] = mapped_column(Integer)
+    sets: Mapped[int] = mapped_column(Integer)
+    max_load: Mapped[float | None] = mapped_column(Float)
+    max_load_set_id: Mapped[int | None] = mapped_column(BigId)
+    best_e1rm: Mapped[float | None] = mapped_column(Float)
+    best_e1rm_set_id: Mapped[int | None] = mapped_column(BigId)
+    max_set_volume: Mapped[float | None] = mapped_column(Float)
+    max_set_volume_set_id: Mapped[int | None] = mapped_column(BigId)
+
+
+class ExerciseProgress(Base):
+    """Running totals and bests of one exercise over the user's whole history."""
+
+    __tablename__ = "exercise_progress"
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))
+    category_id: Mapped[int | None] = mapped_column(BigId)
+    volume: Mapped[float] = mapped_column(Float, default=0.0)
+    reps: Mapped[int] = mapped_column(Integer, default=0)
+    sets: Mapped[int] = mapped_column(Integer, default=0)
+    workouts: Mapped[int] = mapped_column(Integer, default=0)
+    max_load: Mapped[float | None] = mapped_column(Float)
+    best_e1rm: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PersonalRecord(Base):
+    """The set that currently holds one record kind of one exercise.
+
+    Kind `max_reps` has one row per point of the load/reps frontier: a set whose reps no set at
+    the same or a heavier load has matched. The other kinds have a single row with no load.
+    """
+
+    __tablename__ = "personal_records"
+    __table_args__ = (Index("ix_records_user_exercise", "user_id", "name_key", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId)
+    name_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    load: Mapped[float | None] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16))
+    set_id: Mapped[int | None] = mapped_column(BigId)
+    workout_id: Mapped[int] = mapped_column(BigId)
+    achieved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """Work that must follow a committed write: an event to push or a task to enqueue.
+
+    Rows are inserted in the transaction of the write. An event row is deleted once published.
+    A task row is deleted only when its task has run, so a task lost with a worker or with
+    Redis's data is sent again when its lease ends.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_available", "available_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Job(Base):
+    """A background job a user started and can follow, such as an import."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_user_created", "user_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Upload(Base):
+    """A file a user uploaded for a job, kept in the database so any worker can read it."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,108 @@
+"""The Taskiq broker: a Redis stream with acknowledgements, or in process when embedded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
+from taskiq_redis import RedisStreamBroker
+
+from server.config import Settings
+from tasks.relay import OutboxAckMiddleware
+
+log = logging.getLogger(__name__)
+
+
+class ReclaimingStreamBroker(RedisStreamBroker):
+    """A stream broker that also takes over abandoned tasks while the queue is idle.
+
+    taskiq-redis 1.2 runs XAUTOCLAIM only after a read returned new messages, so a task whose
+    worker died is never delivered again until other work arrives. This loop reclaims after
+    every read, empty or not. XAUTOCLAIM is atomic, so no lock is needed between workers.
+    """
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            delay = 0.5
+            while True:
+                try:
+                    fetched = await self._read_new(redis)
+                    claimed = await self._claim_abandoned(redis)
+                except (RedisError, OSError) as error:
+                    # Stay alive through a Redis outage: unacknowledged messages stay pending
+                    # in the stream and are reclaimed once Redis is back.
+                    log.warning("task queue unavailable, retrying in %.1fs: %r", delay, error)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                delay = 0.5
+                for message in fetched + claimed:
+                    yield message
+
+    async def _read_new(self, redis: Redis) -> list[AckableMessage]:
+        fetched = await redis.xreadgroup(
+            self.consumer_group_name,
+            self.consumer_name,
+            {self.queue_name: ">"},
+            block=self.block,
+            count=self.count,
+        )
+        return [
+            self._ackable(stream, message_id, fields)
+            for stream, messages in fetched or []
+            for message_id, fields in messages
+        ]
+
+    async def _claim_abandoned(self, redis: Redis) -> list[AckableMessage]:
+        claimed = await redis.xautoclaim(
+            self.queue_name,
+            self.consumer_group_name,
+            self.consumer_name,
+            min_idle_time=self.idle_timeout,
+            count=self.unacknowledged_batch_size,
+        )
+        messages = []
+        for message_id, fields in claimed[1]:
+            if fields is None:
+                continue
+            log.warning("redelivering abandoned task message %s", message_id)
+            messages.append(self._ackable(self.queue_name, message_id, fields))
+        return messages
+
+    def _ackable(self, stream: Any, message_id: Any, fields: dict[bytes, Any]) -> AckableMessage:
+        return AckableMessage(
+            data=fields[b"data"],
+            ack=self._ack_generator(id=message_id, queue_name=stream),
+        )
+
+
+def create_broker(settings: Settings) -> AsyncBroker:
+    """Create the broker for these settings and register every task on it."""
+    from tasks.registry import register_tasks
+
+    broker: AsyncBroker
+    if settings.redis_url is None:
+        broker = InMemoryBroker(max_async_tasks=settings.worker_concurrency)
+    else:
+        broker = ReclaimingStreamBroker(
+            settings.redis_url,
+            queue_name=f"{settings.redis_prefix}tasks",
+            consumer_group_name=f"{settings.redis_prefix}workers",
+            # The group must read from the stream's start: with "$", tasks sent before the
+            # first worker created the group would never be read.
+            consumer_id="0",
+            idle_timeout=int(settings.task_redelivery_seconds * 1000),
+            xread_block=int(settings.task_poll_seconds * 1000),
+            # A worker takes few messages at a time, so a crash strands few of them.
+            xread_count=max(1, settings.worker_concurrency // 4),
+            maxlen=100_000,
+            approximate=True,
+        )
+    broker.add_middlewares(OutboxAckMiddleware())
+    register_tasks(broker)
+    return broker

@@ -1,0 +1,53 @@
+"""The worker process: runs tasks from the Redis queue until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from taskiq.acks import AcknowledgeType
+from taskiq.receiver import Receiver
+
+from events.socket import create_write_only_manager
+from server.config import Settings
+from server.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run tasks until SIGTERM or SIGINT; a second signal does not cut running tasks short."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await work(settings, stop)
+
+
+async def work(settings: Settings, stop: asyncio.Event) -> None:
+    """Run tasks from the queue until `stop` is set."""
+    assert settings.redis_url is not None, "a worker needs REDIS_URL"
+    services = Services(settings)
+    services.broker.is_worker_process = True
+    manager = create_write_only_manager(
+        settings.redis_url, channel=f"{settings.redis_prefix}socketio"
+    )
+    await services.start(manager.emit, start_broker=False)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as executor:
+            receiver = Receiver(
+                services.broker,
+                executor=executor,
+                max_async_tasks=settings.worker_concurrency,
+                # Acknowledge only after the task returned: a worker killed mid-task leaves
+                # the message pending, and another worker reclaims it after the redelivery time.
+                ack_type=AcknowledgeType.WHEN_EXECUTED,
+                wait_tasks_timeout=30,
+            )
+            log.info("worker started", extra={"concurrency": settings.worker_concurrency})
+            await receiver.listen(stop)
+    finally:
+        await services.stop()
+        log.info("worker stopped")
