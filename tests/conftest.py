@@ -132,7 +132,9 @@ async def make_client() -> AsyncIterator[ClientFactory]:
     clients: list[TestClient[Any, Any]] = []
 
     async def start(settings: Settings) -> TestClient[Any, Any]:
-        client: TestClient[Any, Any] = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
+        client: TestClient[Any, Any] = TestClient(
+            TestServer(create_app(settings), host="127.0.0.1")
+        )
         await client.start_server()
         clients.append(client)
         return client
@@ -158,3 +160,13 @@ async def worker(pg_settings: Settings) -> AsyncIterator[None]:
     yield
     stop.set()
     await asyncio.wait_for(task, timeout=30)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Any]:
+    """The test's database on each back end, without the rest of the app."""
+    from storage.db import Database
+
+    database = Database(settings.sqlalchemy_url, schema=settings.database_schema)
+    yield database
+    await database.dispose()

@@ -1,0 +1,309 @@
+"""Progress and personal records, updated for exactly the workouts a change touched.
+
+Each call reads the sets of the touched workouts only, stores one summary row per exercise and
+workout, adds the difference to the exercise's running totals, and finds each record holder
+through an index on the summary rows. Its cost depends on the size of the touched workouts,
+not on the length of the user's history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events import names
+from storage import outbox
+from storage.measures import (
+    CANONICAL_UNIT,
+    ExerciseSummary,
+    SetMeasure,
+    summarize,
+    to_canonical,
+)
+from storage.models import (
+    Category,
+    Exercise,
+    ExerciseProgress,
+    ExerciseWorkoutStats,
+    Workout,
+    WorkoutSet,
+)
+from storage.records import RecordChange, update_records
+from storage.types import utcnow
+
+
+@dataclass
+class ExerciseInWorkout:
+    """The sets of one exercise (by normalized name) in one workout."""
+
+    workout_id: int
+    name_key: str
+    name: str
+    type: str
+    category_id: int
+    sets: list[SetMeasure] = field(default_factory=list)
+
+
+async def apply_workout_changes(
+    session: AsyncSession, *, user_id: int, workout_ids: Sequence[int], announce: bool = True
+) -> tuple[list[dict[str, Any]], list[RecordChange]]:
+    """Bring progress and records up to date with the current state of `workout_ids`.
+
+    Running it twice for the same state changes nothing the second time, so a task that is
+    delivered again is harmless. Events go to the outbox of `session`. With `announce` False
+    (bulk imports) no record event is sent, but records are still stored.
+    """
+    await _lock_user(session, user_id)
+    touched = set(workout_ids)
+    current = await _load_exercises(session, user_id=user_id, workout_ids=touched)
+    old_rows = await _load_summaries(session, user_id=user_id, workout_ids=touched)
+
+    new_rows = [_summary_row(user_id, item, summarize(item.sets)) for item in current.values()]
+    await session.execute(
+        delete(ExerciseWorkoutStats).where(
+            ExerciseWorkoutStats.user_id == user_id,
+            ExerciseWorkoutStats.workout_id.in_(touched),
+        )
+    )
+    if new_rows:
+        await session.execute(insert(ExerciseWorkoutStats), new_rows)
+
+    keys = {row.name_key for row in old_rows} | {row["name_key"] for row in new_rows}
+    totals = await _update_totals(session, user_id, keys, old_rows, new_rows)
+    changes: list[RecordChange] = []
+    for key in sorted(keys):
+        changes += await update_records(
+            session,
+            user_id=user_id,
+            name_key=key,
+            touched=touched,
+            new_sets=[s for item in current.values() if item.name_key == key for s in item.sets],
+        )
+
+    exercises = await _progress_payload(session, user_id, totals)
+    outbox.add_event(
+        session,
+        user_id=user_id,
+        name=names.PROGRESS_UPDATED,
+        data={"workoutIds": [str(w) for w in sorted(touched)], "exercises": exercises},
+    )
+    if announce:
+        for change in changes:
+            outbox.add_event(session, user_id=user_id, name=change.event, data=change.payload())
+    return exercises, changes
+
+
+async def _lock_user(session: AsyncSession, user_id: int) -> None:
+    """Serialize progress updates of one user; SQLite's write lock already does."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"progress:{user_id}"},
+        )
+
+
+async def _load_exercises(
+    session: AsyncSession, *, user_id: int, workout_ids: set[int]
+) -> dict[tuple[int, str], ExerciseInWorkout]:
+    query = (
+        select(
+            Workout.id.label("workout_id"),
+            Workout.created_at,
+            Workout.category_id,
+            Exercise.name,
+            Exercise.name_key,
+            Exercise.type,
+            Exercise.unit,
+            WorkoutSet.id.label("set_id"),
+            WorkoutSet.value,
+            WorkoutSet.reps,
+        )
+        .join(Exercise, Exercise.workout_id == Workout.id)
+        .join(WorkoutSet, WorkoutSet.exercise_id == Exercise.id)
+        .where(Workout.user_id == user_id, Workout.id.in_(workout_ids))
+        .order_by(Workout.id, Exercise.order, Exercise.id, WorkoutSet.order, WorkoutSet.id)
+    )
+    exercises: dict[tuple[int, str], ExerciseInWorkout] = {}
+    for row in await session.execute(query):
+        item = exercises.get((row.workout_id, row.name_key))
+        if item is None:
+            item = ExerciseInWorkout(
+                row.workout_id, row.name_key, row.name, row.type, row.category_id
+            )
+            exercises[(row.workout_id, row.name_key)] = item
+        item.sets.append(
+            SetMeasure(
+                set_id=row.set_id,
+                workout_id=row.workout_id,
+                performed_at=row.created_at,
+                type=row.type,
+                value=to_canonical(row.value, row.type, row.unit),
+                reps=row.reps,
+            )
+        )
+    return exercises
+
+
+async def _load_summaries(
+    session: AsyncSession, *, user_id: int, workout_ids: set[int]
+) -> list[ExerciseWorkoutStats]:
+    result = await session.execute(
+        select(ExerciseWorkoutStats).where(
+            ExerciseWorkoutStats.user_id == user_id,
+            ExerciseWorkoutStats.workout_id.in_(workout_ids),
+        )
+    )
+    return list(result.scalars())
+
+
+def _summary_row(user_id: int, item: ExerciseInWorkout, summary: ExerciseSummary) -> dict[str, Any]:
+    def best(attribute: str) -> tuple[float | None, int | None]:
+        value = getattr(summary, attribute)
+        return (value.value, value.set_id) if value is not None else (None, None)
+
+    max_load, max_load_set = best("max_load")
+    best_e1rm, best_e1rm_set = best("best_e1rm")
+    max_set_volume, max_set_volume_set = best("max_set_volume")
+    return {
+        "user_id": user_id,
+        "name_key": item.name_key,
+        "workout_id": item.workout_id,
+        "category_id": item.category_id,
+        "name": item.name,
+        "type": item.type,
+        "performed_at": item.sets[0].performed_at,
+        "volume": summary.volume,
+        "reps": summary.reps,
+        "sets": summary.sets,
+        "max_load": max_load,
+        "max_load_set_id": max_load_set,
+        "best_e1rm": best_e1rm,
+        "best_e1rm_set_id": best_e1rm_set,
+        "max_set_volume": max_set_volume,
+        "max_set_volume_set_id": max_set_volume_set,
+    }
+
+
+async def _update_totals(
+    session: AsyncSession,
+    user_id: int,
+    keys: set[str],
+    old_rows: list[ExerciseWorkoutStats],
+    new_rows: list[dict[str, Any]],
+) -> list[ExerciseProgress]:
+    """Add the difference between new and old summaries to each exercise's running totals."""
+    delta: dict[str, list[float]] = defaultdict(lambda: [0.0, 0, 0, 0])
+    for old in old_rows:
+        change = delta[old.name_key]
+        change[0] -= old.volume
+        change[1] -= old.reps
+        change[2] -= old.sets
+        change[3] -= 1
+    latest: dict[str, dict[str, Any]] = {}
+    for new in new_rows:
+        change = delta[new["name_key"]]
+        change[0] += new["volume"]
+        change[1] += new["reps"]
+        change[2] += new["sets"]
+        change[3] += 1
+        previous = latest.get(new["name_key"])
+        if previous is None or new["performed_at"] >= previous["performed_at"]:
+            latest[new["name_key"]] = new
+
+    existing = {
+        row.name_key: row
+        for row in await session.scalars(
+            select(ExerciseProgress).where(
+                ExerciseProgress.user_id == user_id, ExerciseProgress.name_key.in_(keys)
+            )
+        )
+    }
+    totals = []
+    for key in sorted(keys):
+        row = existing.get(key)
+        if row is None:
+            source = latest[key]
+            row = ExerciseProgress(
+                user_id=user_id,
+                name_key=key,
+                name=source["name"],
+                type=source["type"],
+                volume=0.0,
+                reps=0,
+                sets=0,
+                workouts=0,
+            )
+            session.add(row)
+        volume, reps, sets, workouts = delta[key]
+        row.volume = round(row.volume + volume, 6)
+        row.reps = int(row.reps + reps)
+        row.sets = int(row.sets + sets)
+        row.workouts = int(row.workouts + workouts)
+        if key in latest:
+            row.name = latest[key]["name"]
+            row.type = latest[key]["type"]
+            row.category_id = latest[key]["category_id"]
+        row.max_load = await _top_value(session, user_id, key, ExerciseWorkoutStats.max_load)
+        row.best_e1rm = await _top_value(session, user_id, key, ExerciseWorkoutStats.best_e1rm)
+        row.updated_at = utcnow()
+        totals.append(row)
+    await session.flush()
+    for row in totals:
+        if row.workouts <= 0:
+            await session.delete(row)
+    return totals
+
+
+async def _top_value(session: AsyncSession, user_id: int, key: str, column: Any) -> float | None:
+    result = await session.execute(
+        select(column)
+        .where(
+            ExerciseWorkoutStats.user_id == user_id,
+            ExerciseWorkoutStats.name_key == key,
+            column.is_not(None),
+        )
+        .order_by(column.desc())
+        .limit(1)
+    )
+    value: float | None = result.scalar_one_or_none()
+    return value
+
+
+async def _progress_payload(
+    session: AsyncSession, user_id: int, totals: list[ExerciseProgress]
+) -> list[dict[str, Any]]:
+    category_ids = {row.category_id for row in totals if row.category_id is not None}
+    categories: dict[int, str] = {}
+    if category_ids:
+        result = await session.execute(
+            select(Category.id, Category.name).where(
+                Category.user_id == user_id, Category.id.in_(category_ids)
+            )
+        )
+        categories = {row.id: row.name for row in result}
+    return [
+        {
+            "name": row.name,
+            "nameKey": row.name_key,
+            "type": row.type,
+            "categoryId": str(row.category_id) if row.category_id is not None else None,
+            "category": categories.get(row.category_id) if row.category_id else None,
+            "volume": round(row.volume, 4) if row.workouts > 0 else 0.0,
+            "reps": max(row.reps, 0),
+            "sets": max(row.sets, 0),
+            "workouts": max(row.workouts, 0),
+            "maxLoad": _rounded(row.max_load),
+            "bestE1rm": _rounded(row.best_e1rm),
+            "unit": CANONICAL_UNIT[row.type],
+        }
+        for row in totals
+    ]
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None

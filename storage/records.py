@@ -1,0 +1,322 @@
+"""Personal records: which set holds each record kind of an exercise, and what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events import names
+from storage.measures import (
+    CANONICAL_UNIT,
+    LOAD_TOLERANCE,
+    WEIGHT,
+    RepPoint,
+    SetMeasure,
+    dominates,
+    rep_frontier,
+    to_canonical,
+)
+from storage.models import Exercise, ExerciseWorkoutStats, PersonalRecord, Workout, WorkoutSet
+from storage.types import utcnow
+
+MAX_LOAD = "max_load"
+BEST_E1RM = "best_e1rm"
+MAX_SET_VOLUME = "max_set_volume"
+MAX_WORKOUT_VOLUME = "max_workout_volume"
+MAX_REPS = "max_reps"
+
+# Each single-holder kind, with the summary columns of its value and of the set that made it.
+SINGLE_KINDS = {
+    MAX_LOAD: (ExerciseWorkoutStats.max_load, ExerciseWorkoutStats.max_load_set_id),
+    BEST_E1RM: (ExerciseWorkoutStats.best_e1rm, ExerciseWorkoutStats.best_e1rm_set_id),
+    MAX_SET_VOLUME: (
+        ExerciseWorkoutStats.max_set_volume,
+        ExerciseWorkoutStats.max_set_volume_set_id,
+    ),
+    MAX_WORKOUT_VOLUME: (ExerciseWorkoutStats.volume, None),
+}
+
+
+@dataclass(frozen=True)
+class Holder:
+    value: float
+    set_id: int | None
+    workout_id: int
+    achieved_at: datetime
+    load: float | None = None
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """A record beaten by a touched workout, or withdrawn because its set changed."""
+
+    event: str
+    name: str
+    name_key: str
+    kind: str
+    unit: str
+    new: Holder | None
+    previous: Holder | None
+
+    def payload(self) -> dict[str, Any]:
+        holder = self.new
+        data: dict[str, Any] = {
+            "exercise": self.name,
+            "nameKey": self.name_key,
+            "kind": self.kind,
+            "value": _round(holder.value) if holder else None,
+            "previousValue": _round(self.previous.value) if self.previous else None,
+            "unit": self.unit,
+            "setId": str(holder.set_id) if holder and holder.set_id is not None else None,
+            "workoutId": str(holder.workout_id) if holder else None,
+        }
+        if self.kind == MAX_REPS and holder is not None:
+            data["load"] = _round(holder.load)
+            data["loadUnit"] = "kg"
+        return data
+
+
+async def update_records(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    name_key: str,
+    touched: set[int],
+    new_sets: Sequence[SetMeasure],
+) -> list[RecordChange]:
+    """Store the current holder of every record kind of one exercise; return what changed."""
+    summary = await session.scalar(
+        select(ExerciseWorkoutStats)
+        .where(ExerciseWorkoutStats.user_id == user_id, ExerciseWorkoutStats.name_key == name_key)
+        .order_by(ExerciseWorkoutStats.performed_at.desc())
+        .limit(1)
+    )
+    stored = {
+        (row.kind, row.set_id if row.kind == MAX_REPS else None): row
+        for row in await session.scalars(
+            select(PersonalRecord).where(
+                PersonalRecord.user_id == user_id, PersonalRecord.name_key == name_key
+            )
+        )
+    }
+    if summary is None:
+        # The exercise is gone from the user's history: its records go with it.
+        for row in stored.values():
+            await session.delete(row)
+        return []
+
+    name, exercise_type = summary.name, summary.type
+    unit = CANONICAL_UNIT[exercise_type]
+    changes: list[RecordChange] = []
+    for kind in SINGLE_KINDS:
+        holder = await _top_holder(session, user_id, name_key, kind)
+        current = stored.get((kind, None))
+        change = _compare(holder, current, touched)
+        if change is not None:
+            changes.append(
+                RecordChange(change, name, name_key, kind, unit, holder, _holder(current))
+            )
+        await _store(session, user_id, name_key, kind, unit, holder, current)
+
+    if exercise_type == WEIGHT:
+        frontier_rows = [row for (kind, _), row in stored.items() if kind == MAX_REPS]
+        changes += await _update_rep_frontier(
+            session, user_id, name_key, name, touched, new_sets, frontier_rows
+        )
+    return changes
+
+
+def _compare(
+    holder: Holder | None, current: PersonalRecord | None, touched: set[int]
+) -> str | None:
+    """Name the event a change of holder calls for, or None for a silent or no change."""
+    if holder is None:
+        return names.RECORD_WITHDRAWN if current is not None else None
+    if current is None:
+        return names.RECORD_ACHIEVED if holder.workout_id in touched else None
+    if holder.set_id == current.set_id and holder.workout_id == current.workout_id:
+        if abs(holder.value - current.value) <= LOAD_TOLERANCE:
+            return None
+    if holder.workout_id in touched and holder.value > current.value + LOAD_TOLERANCE:
+        return names.RECORD_ACHIEVED
+    if current.workout_id in touched and holder.value < current.value - LOAD_TOLERANCE:
+        return names.RECORD_WITHDRAWN
+    return None
+
+
+async def _top_holder(
+    session: AsyncSession, user_id: int, name_key: str, kind: str
+) -> Holder | None:
+    value_column, set_column = SINGLE_KINDS[kind]
+    columns = [value_column, ExerciseWorkoutStats.workout_id, ExerciseWorkoutStats.performed_at]
+    if set_column is not None:
+        columns.append(set_column)
+    row = (
+        await session.execute(
+            select(*columns)
+            .where(
+                ExerciseWorkoutStats.user_id == user_id,
+                ExerciseWorkoutStats.name_key == name_key,
+                value_column.is_not(None),
+                value_column > 0,
+            )
+            # The earliest of equal values holds the record: a tie is not a new record.
+            .order_by(
+                value_column.desc(),
+                ExerciseWorkoutStats.performed_at,
+                ExerciseWorkoutStats.workout_id,
+            )
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    set_id = row[3] if set_column is not None else None
+    return Holder(float(row[0]), set_id, row[1], row[2])
+
+
+async def _store(
+    session: AsyncSession,
+    user_id: int,
+    name_key: str,
+    kind: str,
+    unit: str,
+    holder: Holder | None,
+    current: PersonalRecord | None,
+) -> None:
+    if holder is None:
+        if current is not None:
+            await session.delete(current)
+        return
+    if current is None:
+        current = PersonalRecord(user_id=user_id, name_key=name_key, kind=kind)
+        session.add(current)
+    current.value = holder.value
+    current.unit = unit
+    current.set_id = holder.set_id
+    current.workout_id = holder.workout_id
+    current.achieved_at = holder.achieved_at
+    current.load = holder.load
+
+
+async def _update_rep_frontier(
+    session: AsyncSession,
+    user_id: int,
+    name_key: str,
+    name: str,
+    touched: set[int],
+    new_sets: Sequence[SetMeasure],
+    stored: list[PersonalRecord],
+) -> list[RecordChange]:
+    """Keep the rep-max frontier: for each load, the most reps at that load or a heavier one.
+
+    Added sets are checked against the stored frontier only. When a touched workout held a
+    frontier point, its set may be gone, so the frontier is rebuilt from the exercise's sets.
+    """
+    old = [_point(row) for row in stored]
+    if any(point.workout_id in touched for point in old):
+        # NOTE: the rebuild reads every set of this exercise; it runs only when a set that
+        # holds a rep record is edited or deleted.
+        frontier = rep_frontier(await _all_points(session, user_id, name_key))
+    else:
+        frontier = list(old)
+        for measure in new_sets:
+            if measure.value is None or measure.reps < 1:
+                continue
+            point = RepPoint(
+                measure.value,
+                measure.reps,
+                measure.set_id,
+                measure.workout_id,
+                measure.performed_at,
+            )
+            if any(dominates(other, point) for other in frontier):
+                continue
+            frontier = [other for other in frontier if not dominates(point, other)] + [point]
+
+    old_ids = {point.set_id for point in old}
+    new_ids = {point.set_id for point in frontier}
+    changes = []
+    for point in frontier:
+        if point.set_id in old_ids or point.workout_id not in touched:
+            continue
+        beaten = [p.reps for p in old if p.load >= point.load - LOAD_TOLERANCE]
+        previous = max(beaten, default=None)
+        changes.append(
+            RecordChange(
+                names.RECORD_ACHIEVED,
+                name,
+                name_key,
+                MAX_REPS,
+                "reps",
+                Holder(point.reps, point.set_id, point.workout_id, point.performed_at, point.load),
+                Holder(previous, None, 0, utcnow(), point.load) if previous is not None else None,
+            )
+        )
+    for row in stored:
+        if row.set_id not in new_ids:
+            await session.delete(row)
+    for point in frontier:
+        if point.set_id not in old_ids:
+            session.add(
+                PersonalRecord(
+                    user_id=user_id,
+                    name_key=name_key,
+                    kind=MAX_REPS,
+                    load=point.load,
+                    value=point.reps,
+                    unit="reps",
+                    set_id=point.set_id,
+                    workout_id=point.workout_id,
+                    achieved_at=point.performed_at,
+                )
+            )
+    return changes
+
+
+async def _all_points(session: AsyncSession, user_id: int, name_key: str) -> list[RepPoint]:
+    result = await session.execute(
+        select(
+            WorkoutSet.id,
+            WorkoutSet.value,
+            WorkoutSet.reps,
+            Exercise.type,
+            Exercise.unit,
+            Workout.id.label("workout_id"),
+            Workout.created_at,
+        )
+        .join(Exercise, Exercise.id == WorkoutSet.exercise_id)
+        .join(Workout, Workout.id == Exercise.workout_id)
+        .where(
+            Exercise.user_id == user_id,
+            Exercise.name_key == name_key,
+            WorkoutSet.value.is_not(None),
+            WorkoutSet.reps >= 1,
+        )
+    )
+    points = []
+    for row in result:
+        load = to_canonical(row.value, row.type, row.unit)
+        assert load is not None
+        points.append(RepPoint(load, row.reps, row.id, row.workout_id, row.created_at))
+    return points
+
+
+def _point(row: PersonalRecord) -> RepPoint:
+    assert row.set_id is not None and row.load is not None
+    return RepPoint(row.load, int(row.value), row.set_id, row.workout_id, row.achieved_at)
+
+
+def _holder(row: PersonalRecord | None) -> Holder | None:
+    if row is None:
+        return None
+    return Holder(row.value, row.set_id, row.workout_id, row.achieved_at, row.load)
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
