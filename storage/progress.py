@@ -37,6 +37,26 @@ from storage.records import RecordChange, update_records
 from storage.types import utcnow
 
 
+# The columns that say whether a summary row changed.
+SUMMARY_COLUMNS = (
+    "name_key",
+    "workout_id",
+    "category_id",
+    "name",
+    "type",
+    "performed_at",
+    "volume",
+    "reps",
+    "sets",
+    "max_load",
+    "max_load_set_id",
+    "best_e1rm",
+    "best_e1rm_set_id",
+    "max_set_volume",
+    "max_set_volume_set_id",
+)
+
+
 @dataclass
 class ExerciseInWorkout:
     """The sets of one exercise (by normalized name) in one workout."""
@@ -86,6 +106,9 @@ async def apply_workout_changes(
         )
 
     exercises = await _progress_payload(session, user_id, totals)
+    if not changes and _same_summaries(old_rows, new_rows):
+        # A repeated delivery of the same change: nothing to tell the devices.
+        return exercises, changes
     outbox.add_event(
         session,
         user_id=user_id,
@@ -96,6 +119,14 @@ async def apply_workout_changes(
         for change in changes:
             outbox.add_event(session, user_id=user_id, name=change.event, data=change.payload())
     return exercises, changes
+
+
+def _same_summaries(old_rows: list[ExerciseWorkoutStats], new_rows: list[dict[str, Any]]) -> bool:
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[column] for column in SUMMARY_COLUMNS)
+
+    old = sorted(key({c: getattr(row, c) for c in SUMMARY_COLUMNS}) for row in old_rows)
+    return old == sorted(key(row) for row in new_rows)
 
 
 async def _lock_user(session: AsyncSession, user_id: int) -> None:
