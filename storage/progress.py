@@ -36,7 +36,6 @@ from storage.models import (
 from storage.records import RecordChange, update_records
 from storage.types import utcnow
 
-
 # The columns that say whether a summary row changed.
 SUMMARY_COLUMNS = (
     "name_key",
