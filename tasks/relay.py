@@ -9,6 +9,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqResult
+from taskiq.exceptions import SendTaskError
 
 from events.bus import EventBus
 from storage import outbox
@@ -54,7 +55,7 @@ class OutboxRelay:
                     kicked.append(row.id)
                 else:
                     published.append(row.id)
-            except (RedisError, OSError, TimeoutError) as error:
+            except (RedisError, OSError, TimeoutError, SendTaskError) as error:
                 log.warning("outbox row %s not sent, the relay retries it: %r", row.id, error)
                 break
         try:
@@ -84,7 +85,9 @@ class OutboxRelay:
             if dead:
                 await outbox.delete_rows(session, [row.id for row in dead])
         for row in dead:
-            log.error("outbox row %s dropped after %d attempts: %s", row.id, row.attempts, row.payload)
+            log.error(
+                "outbox row %s dropped after %d attempts: %s", row.id, row.attempts, row.payload
+            )
         rows = [row for row in rows if row.attempts <= MAX_ATTEMPTS]
         if rows:
             log.info("relaying %d outbox rows", len(rows))
