@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,23 @@ def is_database_unavailable(error: BaseException) -> bool:
     if isinstance(error, PoolTimeoutError | ConnectionError | TimeoutError):
         return True
     if isinstance(error, DBAPIError):
-        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+        if error.connection_invalidated:
+            return True
+        original = getattr(error.orig, "__cause__", None) or error.orig
+        if isinstance(original, OSError | ConnectionError | TimeoutError):
+            return True
+        # SQLSTATE class 08 is a connection failure; 57P01 to 57P03 mean the server is
+        # shutting down or starting up.
+        state = getattr(original, "sqlstate", None) or ""
+        if state.startswith("08") or state in {"57P01", "57P02", "57P03"}:
+            return True
+        return "database is locked" in str(error.orig)
     return isinstance(error, OSError) and error.errno is not None
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         body=orjson.dumps(data),
         status=status,
