@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 TokenVerifier = Callable[[str], int]
 
 
-class LiveNamespace(socketio.AsyncNamespace):
+class LiveNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """The default namespace: each connection joins the room of the user its token names."""
 
     def __init__(self, verify_token: TokenVerifier):

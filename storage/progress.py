@@ -130,7 +130,7 @@ def _same_summaries(old_rows: list[ExerciseWorkoutStats], new_rows: list[dict[st
 
 async def _lock_user(session: AsyncSession, user_id: int) -> None:
     """Serialize progress updates of one user; SQLite's write lock already does."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"progress:{user_id}"},

@@ -153,7 +153,11 @@ async def _top_holder(
     session: AsyncSession, user_id: int, name_key: str, kind: str
 ) -> Holder | None:
     value_column, set_column = SINGLE_KINDS[kind]
-    columns = [value_column, ExerciseWorkoutStats.workout_id, ExerciseWorkoutStats.performed_at]
+    columns: list[Any] = [
+        value_column,
+        ExerciseWorkoutStats.workout_id,
+        ExerciseWorkoutStats.performed_at,
+    ]
     if set_column is not None:
         columns.append(set_column)
     row = (

@@ -45,7 +45,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
                     yield message
 
     async def _read_new(self, redis: Redis) -> list[AckableMessage]:
-        fetched = await redis.xreadgroup(
+        fetched: Any = await redis.xreadgroup(
             self.consumer_group_name,
             self.consumer_name,
             {self.queue_name: ">"},
@@ -59,7 +59,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         ]
 
     async def _claim_abandoned(self, redis: Redis) -> list[AckableMessage]:
-        claimed = await redis.xautoclaim(
+        claimed: Any = await redis.xautoclaim(
             self.queue_name,
             self.consumer_group_name,
             self.consumer_name,
