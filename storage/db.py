@@ -86,11 +86,12 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def read(self, *, primary: bool = False) -> AsyncIterator[AsyncSession]:
-        """Open a read-only session, on a replica when one is configured.
+    async def read(self, *, primary: bool = True) -> AsyncIterator[AsyncSession]:
+        """Open a read-only session, on a replica when `primary=False` and one is configured.
 
-        Pass `primary=True` where the caller must see its own recent write.
+        Reads default to the primary, so a user always sees their own writes.
         """
+        # TODO(replica routing): send reads to replicas for users without a recent write.
         factory = self._sessions
         if self._replica_sessions and not primary:
             factory = random.choice(self._replica_sessions)

@@ -16,7 +16,8 @@ import aiohttp
 from server.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMAND = [sys.executable, "-m", "server.cli"]
+# The console script the README tells operators to run, from the same environment.
+COMMAND = [str(Path(sys.executable).parent / "nappatzim")]
 
 
 def free_port() -> int:
