@@ -11,7 +11,7 @@ from datetime import timedelta
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
-from taskiq import AsyncBroker
+from taskiq import AsyncBroker, InMemoryBroker
 
 from events.bus import Emit, EventBus
 from server.config import Settings
@@ -83,6 +83,13 @@ class Services:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
+        if isinstance(self.broker, InMemoryBroker):
+            # Tasks run inside this process: let them finish, since their outbox rows would
+            # otherwise wait for the next start.
+            try:
+                await asyncio.wait_for(self.broker.wait_all(), timeout=10)
+            except TimeoutError:
+                log.warning("in-process tasks still running at shutdown are cancelled")
         with contextlib.suppress(Exception):
             await self.broker.shutdown()
         if self.redis is not None:

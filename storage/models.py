@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    LargeBinary,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -35,12 +35,18 @@ NAMING_CONVENTION = {
 }
 
 
+# SQLite reuses the largest id after a delete unless a table is AUTOINCREMENT, and progress
+# rows that outlive their workout must never be matched to a new workout with the same id.
+SQLITE_AUTOINCREMENT = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (SQLITE_AUTOINCREMENT,)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -55,6 +61,7 @@ class RefreshToken(Base):
     """A refresh token, stored as the SHA-256 of the token so a database leak grants nothing."""
 
     __tablename__ = "refresh_tokens"
+    __table_args__ = (SQLITE_AUTOINCREMENT,)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -66,7 +73,7 @@ class RefreshToken(Base):
 
 class Category(Base):
     __tablename__ = "categories"
-    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    __table_args__ = (UniqueConstraint("user_id", "name"), SQLITE_AUTOINCREMENT)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -86,6 +93,7 @@ class Workout(Base):
         # An imported workout carries a key derived from its source rows, so importing the
         # same file twice finds the workouts it already made.
         UniqueConstraint("user_id", "import_key"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -102,6 +110,7 @@ class Exercise(Base):
     __table_args__ = (
         Index("ix_exercises_workout_order", "workout_id", "order"),
         Index("ix_exercises_user_name_key", "user_id", "name_key"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -119,7 +128,7 @@ class Exercise(Base):
 
 class WorkoutSet(Base):
     __tablename__ = "sets"
-    __table_args__ = (Index("ix_sets_exercise_order", "exercise_id", "order"),)
+    __table_args__ = (Index("ix_sets_exercise_order", "exercise_id", "order"), SQLITE_AUTOINCREMENT)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id", ondelete="CASCADE"))
@@ -191,7 +200,10 @@ class PersonalRecord(Base):
     """
 
     __tablename__ = "personal_records"
-    __table_args__ = (Index("ix_records_user_exercise", "user_id", "name_key", "kind"),)
+    __table_args__ = (
+        Index("ix_records_user_exercise", "user_id", "name_key", "kind"),
+        SQLITE_AUTOINCREMENT,
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId)
@@ -214,7 +226,7 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_available", "available_at", "id"),)
+    __table_args__ = (Index("ix_outbox_available", "available_at", "id"), SQLITE_AUTOINCREMENT)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -246,6 +258,7 @@ class Upload(Base):
     """A file a user uploaded for a job, kept in the database so any worker can read it."""
 
     __tablename__ = "uploads"
+    __table_args__ = (SQLITE_AUTOINCREMENT,)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 15:57:39.789431
+Create Date: 2026-12-04 16:11:30.651781
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def upgrade() -> None:
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("available_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_available", ["available_at", "id"], unique=False)
@@ -122,6 +123,7 @@ def upgrade() -> None:
         ),
         sa.Column("achieved_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_personal_records")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("personal_records", schema=None) as batch_op:
         batch_op.create_index(
@@ -139,6 +141,7 @@ def upgrade() -> None:
         sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "categories",
@@ -153,6 +156,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_categories")),
         sa.UniqueConstraint("user_id", "name", name=op.f("uq_categories_user_id_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "jobs",
@@ -190,6 +194,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_refresh_tokens_token_hash")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_refresh_tokens_user_id"), ["user_id"], unique=False)
@@ -206,6 +211,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_uploads")),
         sa.UniqueConstraint("job_id", name=op.f("uq_uploads_job_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "workouts",
@@ -229,6 +235,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workouts")),
         sa.UniqueConstraint("user_id", "import_key", name=op.f("uq_workouts_user_id_import_key")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("workouts", schema=None) as batch_op:
         batch_op.create_index(
@@ -262,6 +269,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exercises")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("exercises", schema=None) as batch_op:
         batch_op.create_index("ix_exercises_user_name_key", ["user_id", "name_key"], unique=False)
@@ -284,6 +292,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sets")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("sets", schema=None) as batch_op:
         batch_op.create_index("ix_sets_exercise_order", ["exercise_id", "order"], unique=False)
