@@ -1,0 +1,389 @@
+"""Queries on workouts with their exercises and sets, and the per-workout exercise history."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, case, delete, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
+
+from server.errors import NotFound
+from storage import outbox
+from storage.categories import KEEP, RECOMPUTE_PROGRESS, Keep, get_category
+from storage.models import Category, Exercise, Workout, WorkoutSet
+from storage.names import normalize_exercise_name
+from storage.pagination import SORT_COLUMNS, after_cursor, cursor_after, decode_cursor, order_by
+from storage.types import utcnow
+
+# Every field of a workout in the API, in reply order. Callers may ask for a subset.
+WORKOUT_FIELDS = (
+    "id",
+    "notes",
+    "categoryId",
+    "userId",
+    "createdAt",
+    "updatedAt",
+    "category",
+    "exercises",
+)
+_COLUMNS = {
+    "id": Workout.id,
+    "notes": Workout.notes,
+    "categoryId": Workout.category_id,
+    "userId": Workout.user_id,
+    "createdAt": Workout.created_at,
+    "updatedAt": Workout.updated_at,
+}
+
+
+@dataclass(frozen=True)
+class NewSet:
+    order: int
+    value: float | None
+    reps: int
+    rest_minutes: float | None
+
+
+@dataclass(frozen=True)
+class NewExercise:
+    type: str
+    name: str
+    unit: str
+    notes: str | None
+    order: int
+    sets: Sequence[NewSet]
+
+
+@dataclass
+class ExerciseDetail:
+    exercise: Exercise
+    sets: list[WorkoutSet]
+
+
+@dataclass
+class WorkoutDetail:
+    """A workout and the parts of it that were loaded. The category and exercises may be absent."""
+
+    workout: Workout
+    category: Category | None = None
+    exercises: list[ExerciseDetail] | None = None
+
+
+@dataclass
+class WorkoutPage:
+    workouts: list[WorkoutDetail]
+    has_more: bool
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One exercise's totals in one workout, in the exercise's own unit."""
+
+    date: datetime
+    volume: float
+    sets: int
+    reps: int
+    max_weight: float | None
+    unit: str
+
+
+@dataclass
+class ExerciseHistory:
+    name: str
+    type: str
+    entries: list[HistoryEntry] = field(default_factory=list)
+
+
+async def list_workouts(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    fields: Iterable[str] = WORKOUT_FIELDS,
+    sort_by: str = "createdAt",
+    sort_order: str = "desc",
+    limit: int | None = None,
+    cursor: str | None = None,
+    category_id: int | None = None,
+    created_from: datetime | None = None,
+    created_until: datetime | None = None,
+) -> WorkoutPage:
+    """Return one page of the user's workouts in keyset order, or all of them without `limit`.
+
+    Only the columns of `fields` are read, plus the id and the sort column that the cursor
+    needs. A page costs three queries whatever its size: workouts with their categories,
+    their exercises, and the sets of those exercises.
+    """
+    wanted = set(fields)
+    position = decode_cursor(cursor, sort_by=sort_by, sort_order=sort_order) if cursor else None
+
+    query = _select_workouts(wanted, sort_by).where(Workout.user_id == user_id)
+    if category_id is not None:
+        query = query.where(Workout.category_id == category_id)
+    if created_from is not None:
+        query = query.where(Workout.created_at >= created_from)
+    if created_until is not None:
+        query = query.where(Workout.created_at <= created_until)
+    if position is not None:
+        query = query.where(after_cursor(position))
+    query = query.order_by(*order_by(sort_by, sort_order))
+    if limit is not None:
+        query = query.limit(limit + 1)
+
+    rows = (await session.execute(query)).all()
+    has_more = limit is not None and len(rows) > limit
+    if has_more:
+        rows = rows[:limit]
+    with_category = "category" in wanted
+    details = [WorkoutDetail(row[0], row[1] if with_category else None) for row in rows]
+    if "exercises" in wanted:
+        await _load_exercises(session, details)
+
+    next_cursor = None
+    if has_more:
+        last = details[-1].workout
+        next_cursor = cursor_after(last, sort_by=sort_by, sort_order=sort_order).encode()
+    return WorkoutPage(details, has_more, next_cursor)
+
+
+async def get_workout(session: AsyncSession, *, user_id: int, workout_id: int) -> WorkoutDetail:
+    """Return the user's workout in full or raise NotFound, also for another user's id."""
+    row = (
+        await session.execute(
+            select(Workout, Category)
+            .join(Category, Category.id == Workout.category_id)
+            .where(Workout.id == workout_id, Workout.user_id == user_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("workout not found")
+    detail = WorkoutDetail(row[0], row[1])
+    await _load_exercises(session, [detail])
+    return detail
+
+
+async def has_workouts(session: AsyncSession, *, user_id: int, category_id: int) -> bool:
+    query = select(exists().where(Workout.user_id == user_id, Workout.category_id == category_id))
+    return bool(await session.scalar(query))
+
+
+async def create_workout(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    category_id: int,
+    notes: str | None,
+    exercises: Sequence[NewExercise],
+) -> WorkoutDetail:
+    """Insert a workout with its exercises and sets, and queue its progress recomputation."""
+    category = await get_category(session, user_id=user_id, category_id=category_id, lock=True)
+    now = utcnow()
+    workout = Workout(
+        user_id=user_id, category_id=category_id, notes=notes, created_at=now, updated_at=now
+    )
+    session.add(workout)
+    await session.flush()
+
+    children = await _insert_exercises(session, workout, exercises)
+    outbox.add_task(session, RECOMPUTE_PROGRESS, user_id=user_id, workout_ids=[workout.id])
+    return WorkoutDetail(workout, category, children)
+
+
+async def update_workout(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    workout_id: int,
+    category_id: int | None = None,
+    notes: str | None | Keep = KEEP,
+    exercises: Sequence[NewExercise] | None = None,
+) -> WorkoutDetail:
+    """Change the given fields of the user's workout and queue its progress recomputation.
+
+    Given `exercises` replace all exercises and sets of the workout.
+    """
+    query = (
+        select(Workout)
+        .where(Workout.id == workout_id, Workout.user_id == user_id)
+        .with_for_update()
+    )
+    workout = await session.scalar(query)
+    if workout is None:
+        raise NotFound("workout not found")
+
+    if category_id is not None:
+        await get_category(session, user_id=user_id, category_id=category_id, lock=True)
+        workout.category_id = category_id
+    if not isinstance(notes, Keep):
+        workout.notes = notes
+    workout.updated_at = utcnow()
+    await session.flush()
+
+    detail = WorkoutDetail(
+        workout, await get_category(session, user_id=user_id, category_id=workout.category_id)
+    )
+    if exercises is None:
+        await _load_exercises(session, [detail])
+    else:
+        # Sets go with their exercises through ON DELETE CASCADE.
+        await session.execute(delete(Exercise).where(Exercise.workout_id == workout.id))
+        detail.exercises = await _insert_exercises(session, workout, exercises)
+    outbox.add_task(session, RECOMPUTE_PROGRESS, user_id=user_id, workout_ids=[workout.id])
+    return detail
+
+
+async def delete_workout(session: AsyncSession, *, user_id: int, workout_id: int) -> int:
+    """Delete the user's workout, queue its progress recomputation, return its category id."""
+    category_id = await session.scalar(
+        delete(Workout)
+        .where(Workout.id == workout_id, Workout.user_id == user_id)
+        .returning(Workout.category_id)
+    )
+    if category_id is None:
+        raise NotFound("workout not found")
+    outbox.add_task(session, RECOMPUTE_PROGRESS, user_id=user_id, workout_ids=[workout_id])
+    return int(category_id)
+
+
+async def list_exercise_history(
+    session: AsyncSession, *, user_id: int, workout_ids: Sequence[int]
+) -> list[ExerciseHistory]:
+    """Return, per exercise, its totals in each of the given workouts, oldest workout first.
+
+    Exercises are matched by normalized name and type. Weight volume is the sum of reps times
+    load, and time and distance volume is the sum of values. A set without a value counts for
+    sets and reps only. An exercise entered in two units in one workout gets an entry per unit.
+    """
+    if not workout_ids:
+        return []
+    volume = case(
+        (Exercise.type == "weight", WorkoutSet.reps * WorkoutSet.value),
+        else_=WorkoutSet.value,
+    )
+    query = (
+        select(
+            Workout.created_at,
+            Exercise.workout_id,
+            Exercise.name_key,
+            Exercise.type,
+            Exercise.unit,
+            func.min(Exercise.name).label("name"),
+            func.coalesce(func.sum(volume), 0.0).label("volume"),
+            func.count(WorkoutSet.id).label("sets"),
+            func.coalesce(func.sum(WorkoutSet.reps), 0).label("reps"),
+            func.max(WorkoutSet.value).label("max_weight"),
+        )
+        .join(Workout, Workout.id == Exercise.workout_id)
+        .outerjoin(WorkoutSet, WorkoutSet.exercise_id == Exercise.id)
+        .where(Exercise.workout_id.in_(workout_ids), Exercise.user_id == user_id)
+        .group_by(
+            Workout.created_at,
+            Exercise.workout_id,
+            Exercise.name_key,
+            Exercise.type,
+            Exercise.unit,
+        )
+        .order_by(Workout.created_at, Exercise.workout_id, Exercise.name_key, Exercise.unit)
+    )
+    histories: dict[tuple[str, str], ExerciseHistory] = {}
+    for row in await session.execute(query):
+        history = histories.setdefault(
+            (row.name_key, row.type), ExerciseHistory(name=row.name, type=row.type)
+        )
+        history.name = row.name  # rows come oldest first, so the latest spelling wins
+        history.entries.append(
+            HistoryEntry(
+                date=row.created_at,
+                volume=float(row.volume),
+                sets=int(row.sets),
+                reps=int(row.reps),
+                max_weight=None if row.max_weight is None else float(row.max_weight),
+                unit=row.unit,
+            )
+        )
+    return list(histories.values())
+
+
+def _select_workouts(fields: set[str], sort_by: str) -> Select[Workout] | Select[Workout, Category]:
+    columns = [_COLUMNS[name] for name in fields if name in _COLUMNS]
+    columns.append(SORT_COLUMNS[sort_by])
+    only = load_only(*columns, raiseload=True)
+    if "category" in fields:
+        return (
+            select(Workout, Category)
+            .join(Category, Category.id == Workout.category_id)
+            .options(only)
+        )
+    return select(Workout).options(only)
+
+
+async def _load_exercises(session: AsyncSession, details: Sequence[WorkoutDetail]) -> None:
+    """Fill in the exercises and sets of the workouts with one query for each level."""
+    by_workout: dict[int, list[ExerciseDetail]] = defaultdict(list)
+    ids = [detail.workout.id for detail in details]
+    if ids:
+        sets_by_exercise: dict[int, list[WorkoutSet]] = defaultdict(list)
+        sets = await session.scalars(
+            select(WorkoutSet)
+            .join(Exercise, Exercise.id == WorkoutSet.exercise_id)
+            .where(Exercise.workout_id.in_(ids))
+            .order_by(WorkoutSet.exercise_id, WorkoutSet.order, WorkoutSet.id)
+        )
+        for item in sets:
+            sets_by_exercise[item.exercise_id].append(item)
+        exercises = await session.scalars(
+            select(Exercise)
+            .where(Exercise.workout_id.in_(ids))
+            .order_by(Exercise.workout_id, Exercise.order, Exercise.id)
+        )
+        for exercise in exercises:
+            by_workout[exercise.workout_id].append(
+                ExerciseDetail(exercise, sets_by_exercise[exercise.id])
+            )
+    for detail in details:
+        detail.exercises = by_workout[detail.workout.id]
+
+
+async def _insert_exercises(
+    session: AsyncSession, workout: Workout, exercises: Sequence[NewExercise]
+) -> list[ExerciseDetail]:
+    rows = [
+        Exercise(
+            workout_id=workout.id,
+            user_id=workout.user_id,
+            type=exercise.type,
+            name=exercise.name,
+            name_key=normalize_exercise_name(exercise.name),
+            unit=exercise.unit,
+            notes=exercise.notes,
+            order=exercise.order,
+        )
+        for exercise in exercises
+    ]
+    session.add_all(rows)
+    await session.flush()
+
+    children = []
+    for row, exercise in zip(rows, exercises, strict=True):
+        sets = [
+            WorkoutSet(
+                exercise_id=row.id,
+                order=item.order,
+                value=item.value,
+                reps=item.reps,
+                rest_minutes=item.rest_minutes,
+            )
+            for item in exercise.sets
+        ]
+        session.add_all(sets)
+        children.append(ExerciseDetail(row, sets))
+    await session.flush()
+
+    for child in children:
+        child.sets.sort(key=lambda item: (item.order, item.id))
+    children.sort(key=lambda child: (child.exercise.order, child.exercise.id))
+    return children
