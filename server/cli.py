@@ -58,7 +58,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _worker(settings: Settings, args: argparse.Namespace) -> int:
+def _worker(settings: Settings, _args: argparse.Namespace) -> int:
     from tasks.worker import run_worker
 
     if settings.redis_url is None:
@@ -68,17 +68,19 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
+def _scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     from tasks.scheduler import run_scheduler
 
     if settings.redis_url is None:
-        sys.stderr.write("nappatzim scheduler needs REDIS_URL: without it, serve runs jobs itself\n")
+        sys.stderr.write(
+            "nappatzim scheduler needs REDIS_URL: without it, serve runs jobs itself\n"
+        )
         return 2
     asyncio.run(run_scheduler(settings))
     return 0
 
 
-def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     if settings.embedded:
@@ -92,7 +94,9 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     from tasks.importer import import_file_command
 
     return asyncio.run(
-        import_file_command(settings, path=args.file, email=args.user, fmt=args.format, unit=args.unit)
+        import_file_command(
+            settings, path=args.file, email=args.user, fmt=args.format, unit=args.unit
+        )
     )
 
 

@@ -68,7 +68,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:
         if self.jwt_secret is None and not self.embedded:
-            raise ValueError("JWT_SECRET is missing: a deployment with DATABASE_URL or REDIS_URL needs one")
+            raise ValueError(
+                "JWT_SECRET is missing: a deployment with DATABASE_URL or REDIS_URL needs one"
+            )
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("JWT_SECRET is too short: use at least 32 bytes, as HS256 needs")
         return self
@@ -98,7 +100,12 @@ class Settings(BaseSettings):
 
 def to_async_url(url: str) -> str:
     """Map `postgresql://` and `sqlite://` URLs onto the asyncpg and aiosqlite drivers."""
-    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg://", "postgresql+psycopg2://"):
+    for prefix in (
+        "postgresql://",
+        "postgres://",
+        "postgresql+psycopg://",
+        "postgresql+psycopg2://",
+    ):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
     if url.startswith("sqlite://"):

@@ -29,7 +29,9 @@ class TokenSigner:
         self._secret = secret
         self._lifetimes = {ACCESS: access_seconds, REFRESH: refresh_seconds}
 
-    def issue(self, user_id: int, kind: str, *, now: datetime | None = None) -> tuple[str, datetime]:
+    def issue(
+        self, user_id: int, kind: str, *, now: datetime | None = None
+    ) -> tuple[str, datetime]:
         """Create a token of `kind` for a user; return it with its expiry time."""
         issued_at = now or datetime.now(UTC)
         expires_at = issued_at + timedelta(seconds=self._lifetimes[kind])

@@ -9,7 +9,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
@@ -68,7 +73,9 @@ def configure_sqlite(engine: Engine) -> None:
 class Database:
     """The primary engine for writes and optional replica engines for reads."""
 
-    def __init__(self, url: str, *, replica_urls: list[str] | None = None, schema: str | None = None):
+    def __init__(
+        self, url: str, *, replica_urls: list[str] | None = None, schema: str | None = None
+    ):
         self.engine = create_engine(url, schema=schema)
         self.replicas = [create_engine(u, schema=schema) for u in replica_urls or []]
         self.is_sqlite = self.engine.dialect.name == "sqlite"

@@ -70,13 +70,9 @@ async def lease_due(session: AsyncSession, *, limit: int, lease: timedelta) -> l
 
 async def extend_lease(session: AsyncSession, ids: list[int], *, lease: timedelta) -> None:
     await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
-        .values(available_at=utcnow() + lease)
+        update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(available_at=utcnow() + lease)
     )
 
 
 async def delete_rows(session: AsyncSession, ids: list[int]) -> None:
     await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
-
-

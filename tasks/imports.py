@@ -5,8 +5,8 @@ from __future__ import annotations
 from taskiq import Context, TaskiqDepends
 
 from tasks.context import services_of
+from tasks.importer import run_import_job
 
 
 async def run_import(job_id: str, context: Context = TaskiqDepends()) -> None:
-    services = services_of(context)
-    raise NotImplementedError(f"import job {job_id} on {services}")
+    await run_import_job(services_of(context), job_id)

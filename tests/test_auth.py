@@ -55,7 +55,9 @@ async def test_register_duplicate_email_conflicts(client: Client) -> None:
         ({"email": 12, "password": PASSWORD}, "email"),
     ],
 )
-async def test_register_invalid_names_field(client: Client, body: dict[str, Any], field: str) -> None:
+async def test_register_invalid_names_field(
+    client: Client, body: dict[str, Any], field: str
+) -> None:
     response = await client.post("/auth/register", json=body)
     assert response.status == 400
     details = (await response.json())["details"]
@@ -67,9 +69,7 @@ async def test_login_unknown_user_and_wrong_password_match(client: Client) -> No
     wrong = await client.post(
         "/auth/login", json={"email": login["email"], "password": "wrong password"}
     )
-    unknown = await client.post(
-        "/auth/login", json={"email": random_email(), "password": PASSWORD}
-    )
+    unknown = await client.post("/auth/login", json={"email": random_email(), "password": PASSWORD})
     assert wrong.status == 401
     assert unknown.status == 401
     assert await wrong.json() == await unknown.json()
@@ -81,7 +81,9 @@ async def test_refresh_token_rejected_as_bearer(client: Client) -> None:
         "/categories", headers={"Authorization": f"Bearer {login['refreshToken']}"}
     )
     assert response.status == 401
-    response = await client.get("/auth/me", headers={"Authorization": f"Bearer {login['refreshToken']}"})
+    response = await client.get(
+        "/auth/me", headers={"Authorization": f"Bearer {login['refreshToken']}"}
+    )
     assert response.status == 401
 
 
@@ -91,9 +93,7 @@ async def test_access_token_rejected_at_refresh(client: Client) -> None:
     assert response.status == 401
 
 
-async def test_refresh_after_access_token_expired(
-    make_client: Any, settings: Settings
-) -> None:
+async def test_refresh_after_access_token_expired(make_client: Any, settings: Settings) -> None:
     short = settings.model_copy(update={"access_token_seconds": 1})
     client = await make_client(short)
     login = await register(client)
@@ -101,7 +101,9 @@ async def test_refresh_after_access_token_expired(
     signer = TokenSigner(JWT_SECRET, access_seconds=900, refresh_seconds=3600)
     from datetime import UTC, datetime, timedelta
 
-    expired, _ = signer.issue(int(login["userId"]), ACCESS, now=datetime.now(UTC) - timedelta(minutes=20))
+    expired, _ = signer.issue(
+        int(login["userId"]), ACCESS, now=datetime.now(UTC) - timedelta(minutes=20)
+    )
     response = await client.get("/auth/me", headers={"Authorization": f"Bearer {expired}"})
     assert response.status == 401
     assert "expired" in (await response.json())["error"]
@@ -158,7 +160,9 @@ async def test_login_rate_limited_per_account(make_client: Any, settings: Settin
             "/auth/login", json={"email": login["email"], "password": "wrong password"}
         )
         assert response.status == 401
-    response = await client.post("/auth/login", json={"email": login["email"], "password": PASSWORD})
+    response = await client.post(
+        "/auth/login", json={"email": login["email"], "password": PASSWORD}
+    )
     assert response.status == 429
     assert int(response.headers["Retry-After"]) > 0
 
@@ -173,5 +177,7 @@ async def test_login_limit_shared_across_instances(make_client: Any, pg_settings
             "/auth/login", json={"email": login["email"], "password": "wrong password"}
         )
         assert response.status == 401
-    response = await second.post("/auth/login", json={"email": login["email"], "password": PASSWORD})
+    response = await second.post(
+        "/auth/login", json={"email": login["email"], "password": PASSWORD}
+    )
     assert response.status == 429

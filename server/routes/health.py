@@ -12,7 +12,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/health")
-async def health(request: web.Request) -> web.Response:
+async def health(_request: web.Request) -> web.Response:
     """Report that the process is up."""
     return json_response({"status": "ok"})
 
@@ -35,4 +35,6 @@ async def ready(request: web.Request) -> web.Response:
         except Exception as error:
             checks["redis"] = f"unavailable: {type(error).__name__}"
     ok = all(value == "ok" for value in checks.values())
-    return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
+    return json_response(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+    )

@@ -1,5 +1,148 @@
+"""Uploads of export files to import, and the status of background jobs."""
+
 from __future__ import annotations
 
-from aiohttp import web
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from server.auth import current_user, services
+from server.errors import NotFound, PayloadTooLarge, ValidationFailed, json_response
+from server.schemas import iso
+from storage import jobs
+from storage.models import Job
+
+log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
+
+FORMATS = ("strong",)
+LOAD_UNITS = ("kg", "lb")
+# Content types accepted for a file sent as the raw request body.
+RAW_TYPES = ("text/csv", "application/csv", "text/plain", "application/octet-stream")
+# Room for multipart boundaries and part headers around a file at the size limit.
+MULTIPART_OVERHEAD = 64 * 1024
+CHUNK_BYTES = 64 * 1024
+DEFAULT_FILENAME = "upload.csv"
+MAX_FILENAME = 255
+
+
+@routes.post("/imports")
+async def create_import(request: web.Request) -> web.Response:
+    """Upload an export file and start a job that imports it; follow it at /jobs/{jobId}.
+
+    Query: `format` (strong) and `unit` (kg or lb, the load unit chosen at export). The file
+    is a multipart/form-data field named `file`, or the raw body sent as text/csv.
+    """
+    user_id = current_user(request)
+    fmt, unit = _import_options(request.query)
+    filename, content = await _read_upload(request)
+    if not content.strip():
+        raise ValidationFailed.field("file", "empty: the uploaded file has no content")
+
+    params = {"format": fmt, "unit": unit, "filename": filename}
+    async with services(request).write() as session:
+        job = await jobs.create_import_job(
+            session, user_id=user_id, params=params, filename=filename, content=content
+        )
+    log.info(
+        "import job %s queued (%d bytes)",
+        job.id,
+        len(content),
+        extra={"user_id": user_id, "job_id": job.id},
+    )
+    return json_response({"jobId": job.id, "state": job.state}, status=202)
+
+
+@routes.get("/jobs/{job_id}")
+async def get_job(request: web.Request) -> web.Response:
+    """Return a job's state, progress and result. Another user's job is not found (404)."""
+    user_id = current_user(request)
+    job_id = request.match_info["job_id"]
+    # The worker writes to the primary, so a replica could lag behind the job's state.
+    async with services(request).db.read(primary=True) as session:
+        job = await jobs.get_job(session, job_id=job_id, user_id=user_id)
+    if job is None:
+        raise NotFound(f"job {job_id!r} not found")
+    return json_response(job_reply(job))
+
+
+def job_reply(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "progress": job.progress,
+        "result": job.result,
+        "error": job.error,
+        "createdAt": iso(job.created_at),
+        "updatedAt": iso(job.updated_at),
+    }
+
+
+def _import_options(query: Mapping[str, str]) -> tuple[str, str]:
+    fmt = query.get("format", "").strip().lower()
+    if not fmt:
+        raise ValidationFailed.field("format", f"missing: expected {', '.join(FORMATS)}")
+    if fmt not in FORMATS:
+        raise ValidationFailed.field(
+            "format", f"unsupported {fmt!r}: expected {', '.join(FORMATS)}"
+        )
+    unit = query.get("unit", "").strip().lower()
+    if unit not in LOAD_UNITS:
+        reason = f"invalid {unit!r}" if unit else "missing"
+        raise ValidationFailed.field(
+            "unit", f"{reason}: expected kg or lb, the load unit the file was exported in"
+        )
+    return fmt, unit
+
+
+async def _read_upload(request: web.Request) -> tuple[str, bytes]:
+    """Read the uploaded file without holding more than the size limit in memory."""
+    limit = services(request).settings.max_upload_bytes
+    if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
+        raise _too_large(limit)
+
+    if request.content_type == "multipart/form-data":
+        reader = await request.multipart()
+        async for part in reader:
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                content = await _read_limited(part.read_chunk, limit)
+                return _clean_filename(part.filename), content
+        raise ValidationFailed.field("file", "missing: send the export in a form field named file")
+
+    if request.content_type in RAW_TYPES:
+        content = await _read_limited(request.content.read, limit)
+        return _clean_filename(request.query.get("filename")), content
+
+    raise ValidationFailed.field(
+        "Content-Type",
+        f"unsupported {request.content_type!r}: send multipart/form-data with a file field, "
+        "or the file itself as text/csv",
+    )
+
+
+async def _read_limited(read: Callable[[int], Awaitable[bytes]], limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await read(CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"file: too large, the limit is {limit} bytes")
+
+
+def _clean_filename(name: str | None) -> str:
+    """Return the file's base name, because some browsers send a full Windows path."""
+    if not name:
+        return DEFAULT_FILENAME
+    base = PureWindowsPath(PurePosixPath(name).name).name.strip()
+    return base[:MAX_FILENAME] or DEFAULT_FILENAME
