@@ -67,7 +67,7 @@ class RefreshToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -89,6 +89,8 @@ class Workout(Base):
         Index("ix_workouts_user_created", "user_id", "created_at", "id"),
         Index("ix_workouts_user_updated", "user_id", "updated_at", "id"),
         Index("ix_workouts_user_id_id", "user_id", "id"),
+        # Category counts and check-previous look workouts up by user and category.
+        Index("ix_workouts_user_category", "user_id", "category_id"),
         Index("ix_workouts_category_created", "category_id", "created_at", "id"),
         # An imported workout carries a key derived from its source rows, so importing the
         # same file twice finds the workouts it already made.
@@ -240,7 +242,10 @@ class Job(Base):
     """A background job a user started and can follow, such as an import."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_jobs_user_created", "user_id", "created_at"),
+        Index("ix_jobs_state_updated", "state", "updated_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

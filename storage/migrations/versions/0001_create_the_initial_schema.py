@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 16:11:30.651781
+Create Date: 2026-12-04 16:14:57.653918
 """
 
 from __future__ import annotations
@@ -176,6 +176,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.create_index("ix_jobs_state_updated", ["state", "updated_at"], unique=False)
         batch_op.create_index("ix_jobs_user_created", ["user_id", "created_at"], unique=False)
 
     op.create_table(
@@ -197,6 +198,9 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_refresh_tokens_expires_at"), ["expires_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_refresh_tokens_user_id"), ["user_id"], unique=False)
 
     op.create_table(
@@ -241,6 +245,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_workouts_category_created", ["category_id", "created_at", "id"], unique=False
         )
+        batch_op.create_index("ix_workouts_user_category", ["user_id", "category_id"], unique=False)
         batch_op.create_index(
             "ix_workouts_user_created", ["user_id", "created_at", "id"], unique=False
         )
@@ -315,16 +320,19 @@ def downgrade() -> None:
         batch_op.drop_index("ix_workouts_user_updated")
         batch_op.drop_index("ix_workouts_user_id_id")
         batch_op.drop_index("ix_workouts_user_created")
+        batch_op.drop_index("ix_workouts_user_category")
         batch_op.drop_index("ix_workouts_category_created")
 
     op.drop_table("workouts")
     op.drop_table("uploads")
     with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refresh_tokens_user_id"))
+        batch_op.drop_index(batch_op.f("ix_refresh_tokens_expires_at"))
 
     op.drop_table("refresh_tokens")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_user_created")
+        batch_op.drop_index("ix_jobs_state_updated")
 
     op.drop_table("jobs")
     op.drop_table("categories")
