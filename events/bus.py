@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from events.names import user_room
+from events.names import user_room, watch_room
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +38,36 @@ class EventBus:
         self._prefix = prefix
         self._sequence = itertools.count(1)
 
-    async def publish(self, user_id: int, name: str, data: dict[str, Any]) -> str | None:
-        """Send one event to every device of a user; return its id, or None if it was dropped.
+    async def publish(
+        self,
+        user_id: int,
+        name: str,
+        data: dict[str, Any],
+        *,
+        session_id: int | None = None,
+        watchers: Iterable[int] = (),
+    ) -> str | None:
+        """Send one event to every device of a user, and to the watchers of a live session.
 
-        A failure is logged and swallowed: events are notifications, and the state they
-        describe stays readable over REST.
+        Return the owner's event id, or None if the event was dropped. A failure is logged
+        and swallowed: events are notifications, and the state they describe stays readable
+        over REST.
         """
+        event_id = await self._publish_one(user_id, name, data, user_room(user_id))
+        if session_id is not None:
+            for watcher_id in watchers:
+                room = watch_room(session_id, watcher_id)
+                await self._publish_one(watcher_id, name, data, room)
+        return event_id
+
+    async def _publish_one(
+        self, user_id: int, name: str, data: dict[str, Any], room: str
+    ) -> str | None:
         ts = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         try:
             event_id = await self._next_id(user_id, name, data, ts)
             payload = {**data, "eventId": event_id, "ts": ts}
-            await self._emit(name, payload, room=user_room(user_id))
+            await self._emit(name, payload, room=room)
         except (RedisError, OSError) as error:
             log.warning("event %s for user %s dropped: %r", name, user_id, error)
             return None

@@ -103,8 +103,26 @@ class Workout(Base):
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
     notes: Mapped[str | None] = mapped_column(Text)
     import_key: Mapped[str | None] = mapped_column(String(64))
+    # "live" while the workout is being performed as a session, "finished" otherwise. The old
+    # client's lists show finished workouts only.
+    status: Mapped[str] = mapped_column(String(16), default="finished", server_default="finished")
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The end of the running rest timer of a live session, by the server's clock.
+    timer_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SessionGrant(Base):
+    """Permission for one user to watch another user's live session."""
+
+    __tablename__ = "session_grants"
+    __table_args__ = (UniqueConstraint("workout_id", "watcher_id"), SQLITE_AUTOINCREMENT)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workout_id: Mapped[int] = mapped_column(ForeignKey("workouts.id", ondelete="CASCADE"))
+    watcher_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Exercise(Base):
@@ -130,7 +148,13 @@ class Exercise(Base):
 
 class WorkoutSet(Base):
     __tablename__ = "sets"
-    __table_args__ = (Index("ix_sets_exercise_order", "exercise_id", "order"), SQLITE_AUTOINCREMENT)
+    __table_args__ = (
+        Index("ix_sets_exercise_order", "exercise_id", "order"),
+        # A set logged live carries an id made by the client, so a retried or replayed
+        # request finds the set it already stored.
+        UniqueConstraint("exercise_id", "client_id"),
+        SQLITE_AUTOINCREMENT,
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id", ondelete="CASCADE"))
@@ -138,6 +162,9 @@ class WorkoutSet(Base):
     value: Mapped[float | None] = mapped_column(Float)
     reps: Mapped[int] = mapped_column(Integer)
     rest_minutes: Mapped[float | None] = mapped_column(Float)
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    # When the set was performed, by the client's clock; live sets are listed in this order.
+    performed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ExerciseWorkoutStats(Base):

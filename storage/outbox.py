@@ -18,8 +18,25 @@ TASK = "task"
 DEFAULT_GRACE = timedelta(seconds=5)
 
 
-def add_event(session: AsyncSession, *, user_id: int, name: str, data: dict[str, Any]) -> None:
-    _add(session, EVENT, {"user_id": user_id, "name": name, "data": data})
+def add_event(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    name: str,
+    data: dict[str, Any],
+    session_id: int | None = None,
+    watchers: list[int] | None = None,
+) -> None:
+    """Queue an event for a user's devices and, for a live session, for its watchers.
+
+    Pass the watchers whose grant is valid in this transaction; each receives the event in
+    the session's watch room, with an event id of its own.
+    """
+    payload: dict[str, Any] = {"user_id": user_id, "name": name, "data": data}
+    if session_id is not None and watchers:
+        payload["session_id"] = session_id
+        payload["watchers"] = watchers
+    _add(session, EVENT, payload)
 
 
 def add_task(session: AsyncSession, task_name: str, **kwargs: Any) -> None:

@@ -98,7 +98,13 @@ class OutboxRelay:
         """Send one row; return True for a task row, which stays until its task has run."""
         payload = row.payload
         if row.kind == outbox.EVENT:
-            await self._bus.publish(payload["user_id"], payload["name"], payload["data"])
+            await self._bus.publish(
+                payload["user_id"],
+                payload["name"],
+                payload["data"],
+                session_id=payload.get("session_id"),
+                watchers=payload.get("watchers", ()),
+            )
             return False
         task = self._broker.find_task(payload["task"])
         if task is None:

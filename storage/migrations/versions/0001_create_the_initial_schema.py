@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 16:14:57.653918
+Create Date: 2026-12-04 16:16:27.284752
 """
 
 from __future__ import annotations
@@ -226,6 +226,9 @@ def upgrade() -> None:
         ),
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("import_key", sa.String(length=64), nullable=True),
+        sa.Column("status", sa.String(length=16), server_default="finished", nullable=False),
+        sa.Column("finished_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("timer_ends_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -281,6 +284,39 @@ def upgrade() -> None:
         batch_op.create_index("ix_exercises_workout_order", ["workout_id", "order"], unique=False)
 
     op.create_table(
+        "session_grants",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "workout_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "watcher_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["watcher_id"],
+            ["users.id"],
+            name=op.f("fk_session_grants_watcher_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workout_id"],
+            ["workouts.id"],
+            name=op.f("fk_session_grants_workout_id_workouts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_grants")),
+        sa.UniqueConstraint(
+            "workout_id", "watcher_id", name=op.f("uq_session_grants_workout_id_watcher_id")
+        ),
+        sqlite_autoincrement=True,
+    )
+    with op.batch_alter_table("session_grants", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_session_grants_watcher_id"), ["watcher_id"], unique=False
+        )
+
+    op.create_table(
         "sets",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
@@ -290,6 +326,8 @@ def upgrade() -> None:
         sa.Column("value", sa.Float(), nullable=True),
         sa.Column("reps", sa.Integer(), nullable=False),
         sa.Column("rest_minutes", sa.Float(), nullable=True),
+        sa.Column("client_id", sa.String(length=64), nullable=True),
+        sa.Column("performed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["exercise_id"],
             ["exercises.id"],
@@ -297,6 +335,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sets")),
+        sa.UniqueConstraint("exercise_id", "client_id", name=op.f("uq_sets_exercise_id_client_id")),
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("sets", schema=None) as batch_op:
@@ -311,6 +350,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_sets_exercise_order")
 
     op.drop_table("sets")
+    with op.batch_alter_table("session_grants", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_session_grants_watcher_id"))
+
+    op.drop_table("session_grants")
     with op.batch_alter_table("exercises", schema=None) as batch_op:
         batch_op.drop_index("ix_exercises_workout_order")
         batch_op.drop_index("ix_exercises_user_name_key")
