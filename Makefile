@@ -17,7 +17,7 @@ run: $(STAMP)
 	$(VENV)/bin/nappatzim serve
 
 test: $(STAMP) services
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server events tasks storage tests bench

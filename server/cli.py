@@ -22,8 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as error:
         for item in error.errors(include_url=False):
-            field = ".".join(str(p) for p in item["loc"]) or "settings"
-            sys.stderr.write(f"invalid configuration: {field.upper()}: {item['msg']}\n")
+            message = str(item["msg"]).removeprefix("Value error, ")
+            field = ".".join(str(p) for p in item["loc"])
+            prefix = f"{field.upper()}: " if field else ""
+            sys.stderr.write(f"invalid configuration: {prefix}{message}\n")
         return 2
     configure_logging(settings.log_level)
     return int(args.run(settings, args) or 0)
@@ -36,6 +38,7 @@ def configure_logging(level: str) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -34,8 +34,9 @@ class Settings(BaseSettings):
 
     access_token_seconds: int = Field(default=15 * 60, gt=0)
     refresh_token_seconds: int = Field(default=7 * 24 * 3600, gt=0)
-    # Failed logins allowed per account and per client address in one window.
+    # Failed logins allowed per account, and per client address, in one window.
     login_attempts: int = Field(default=10, gt=0)
+    login_address_attempts: int = Field(default=100, gt=0)
     login_window_seconds: int = Field(default=300, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)

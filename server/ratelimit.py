@@ -1,7 +1,8 @@
 """Login rate limiting per account and per client address.
 
 With Redis the counters are shared by every instance; without it they live in this process.
-Each key allows `attempts` failures in a fixed window of `window_seconds`.
+An account allows `attempts` failures in a fixed window of `window_seconds`, and a client
+address allows `address_attempts`: more, because many users can share one address.
 """
 
 from __future__ import annotations
@@ -18,19 +19,29 @@ log = logging.getLogger(__name__)
 
 
 class LoginLimiter:
-    def __init__(self, redis: Redis | None, *, prefix: str, attempts: int, window_seconds: int):
+    def __init__(
+        self,
+        redis: Redis | None,
+        *,
+        prefix: str,
+        attempts: int,
+        address_attempts: int = 100,
+        window_seconds: int,
+    ):
         self._redis = redis
         self._prefix = f"{prefix}login:"
         self._attempts = attempts
+        self._address_attempts = address_attempts
         self._window = window_seconds
         # key -> (window end as a monotonic time, failures in the window)
         self._local: dict[str, tuple[float, int]] = {}
 
     async def check(self, *, email: str, address: str) -> None:
         """Raise RateLimited if the account or the address used up its failed attempts."""
-        for key in self._keys(email, address):
+        account, client = self._keys(email, address)
+        for key, limit in ((account, self._attempts), (client, self._address_attempts)):
             failures, retry_after = await self._read(key)
-            if failures >= self._attempts:
+            if failures >= limit:
                 raise RateLimited(
                     f"too many failed logins, try again in {retry_after} seconds",
                     retry_after=retry_after,

@@ -18,6 +18,7 @@ from pydantic import (
 
 from server.errors import NotFound, ValidationFailed
 from server.validation import CamelModel
+from storage.measures import MAX_REPS, MAX_VALUE
 from storage.models import Category, Exercise, WorkoutSet
 from storage.workouts import (
     WORKOUT_FIELDS,
@@ -43,8 +44,6 @@ _MAX_ID = 2**63 - 1
 
 # Bounds that keep values inside their columns and reject obvious typing mistakes.
 MAX_ORDER = 1_000_000
-MAX_REPS = 100_000
-MAX_VALUE = 1e9
 MAX_REST_MINUTES = 10_000
 MAX_NOTES = 10_000
 

@@ -58,10 +58,25 @@ def parse_query(query: Mapping[str, str], model: type[Model]) -> Model:
 
 
 def validate(model: type[Model], data: dict[str, Any]) -> Model:
+    _reject_nul(data, "")
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise validation_failed(error) from None
+
+
+def _reject_nul(value: Any, path: str) -> None:
+    """Reject NUL characters, which PostgreSQL cannot store in text."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationFailed.field(path or "body", "invalid: contains a NUL character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_nul(key, path or "body")
+            _reject_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_nul(item, f"{path}.{index}" if path else str(index))
 
 
 def validation_failed(error: ValidationError) -> ValidationFailed:

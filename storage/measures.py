@@ -21,6 +21,11 @@ UNITS = {
 DEFAULT_UNIT = {WEIGHT: "kg", TIME: "seconds", DISTANCE: "km"}
 CANONICAL_UNIT = {WEIGHT: "kg", TIME: "seconds", DISTANCE: "m"}
 
+# The largest value and rep count a set may have, whatever its source: larger numbers are
+# typing or export errors, and would overflow totals.
+MAX_VALUE = 1e9
+MAX_REPS = 100_000
+
 # Epley's estimate is only trusted for sets of 1 to 12 reps.
 E1RM_MAX_REPS = 12
 # Loads that differ by less than this are equal: exports that convert pounds to kilograms

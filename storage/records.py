@@ -22,7 +22,6 @@ from storage.measures import (
     to_canonical,
 )
 from storage.models import Exercise, ExerciseWorkoutStats, PersonalRecord, Workout, WorkoutSet
-from storage.types import utcnow
 
 MAX_LOAD = "max_load"
 BEST_E1RM = "best_e1rm"
@@ -75,8 +74,9 @@ class RecordChange:
             "setId": str(holder.set_id) if holder and holder.set_id is not None else None,
             "workoutId": str(holder.workout_id) if holder else None,
         }
-        if self.kind == MAX_REPS and holder is not None:
-            data["load"] = _round(holder.load)
+        if self.kind == MAX_REPS:
+            reference = holder or self.previous
+            data["load"] = _round(reference.load) if reference is not None else None
             data["loadUnit"] = "kg"
         return data
 
@@ -106,9 +106,21 @@ async def update_records(
     }
     if summary is None:
         # The exercise is gone from the user's history: its records go with it.
+        gone = []
         for row in stored.values():
             await session.delete(row)
-        return []
+            gone.append(
+                RecordChange(
+                    names.RECORD_WITHDRAWN,
+                    name_key,
+                    name_key,
+                    row.kind,
+                    row.unit,
+                    None,
+                    _holder(row),
+                )
+            )
+        return gone
 
     name, exercise_type = summary.name, summary.type
     unit = CANONICAL_UNIT[exercise_type]
@@ -228,40 +240,11 @@ async def _update_rep_frontier(
         # holds a rep record is edited or deleted.
         frontier = rep_frontier(await _all_points(session, user_id, name_key))
     else:
-        frontier = list(old)
-        for measure in new_sets:
-            if measure.value is None or measure.reps < 1:
-                continue
-            point = RepPoint(
-                measure.value,
-                measure.reps,
-                measure.set_id,
-                measure.workout_id,
-                measure.performed_at,
-            )
-            if any(dominates(other, point) for other in frontier):
-                continue
-            frontier = [other for other in frontier if not dominates(point, other)] + [point]
+        frontier = _add_to_frontier(old, new_sets)
 
     old_ids = {point.set_id for point in old}
     new_ids = {point.set_id for point in frontier}
-    changes = []
-    for point in frontier:
-        if point.set_id in old_ids or point.workout_id not in touched:
-            continue
-        beaten = [p.reps for p in old if p.load >= point.load - LOAD_TOLERANCE]
-        previous = max(beaten, default=None)
-        changes.append(
-            RecordChange(
-                names.RECORD_ACHIEVED,
-                name,
-                name_key,
-                MAX_REPS,
-                "reps",
-                Holder(point.reps, point.set_id, point.workout_id, point.performed_at, point.load),
-                Holder(previous, None, 0, utcnow(), point.load) if previous is not None else None,
-            )
-        )
+    changes = _frontier_changes(name, name_key, old, frontier, touched)
     for row in stored:
         if row.set_id not in new_ids:
             await session.delete(row)
@@ -281,6 +264,69 @@ async def _update_rep_frontier(
                 )
             )
     return changes
+
+
+def _add_to_frontier(frontier: list[RepPoint], new_sets: Sequence[SetMeasure]) -> list[RepPoint]:
+    """Add each set that no frontier point dominates, dropping the points it dominates."""
+    result = list(frontier)
+    for measure in new_sets:
+        if measure.value is None or measure.reps < 1:
+            continue
+        point = RepPoint(
+            measure.value, measure.reps, measure.set_id, measure.workout_id, measure.performed_at
+        )
+        if any(dominates(other, point) for other in result):
+            continue
+        result = [other for other in result if not dominates(point, other)] + [point]
+    return result
+
+
+def _frontier_changes(
+    name: str, name_key: str, old: list[RepPoint], new: list[RepPoint], touched: set[int]
+) -> list[RecordChange]:
+    """Name the rep records that touched workouts beat, and those they no longer hold."""
+    old_ids = {point.set_id for point in old}
+    new_ids = {point.set_id for point in new}
+    changes = []
+    for point in new:
+        if point.set_id in old_ids or point.workout_id not in touched:
+            continue
+        previous = _best_reps_at(old, point.load)
+        if previous is not None and point.reps <= previous.reps:
+            # The point only replaces a removed set of the same reps: nothing was beaten.
+            continue
+        changes.append(
+            _rep_change(names.RECORD_ACHIEVED, name, name_key, _rep_holder(point), previous)
+        )
+    for point in old:
+        if point.set_id in new_ids or point.workout_id not in touched:
+            continue
+        replacement = _best_reps_at(new, point.load)
+        if replacement is not None and replacement.reps >= point.reps:
+            continue
+        holder = _rep_holder(replacement) if replacement is not None else None
+        changes.append(
+            _rep_change(names.RECORD_WITHDRAWN, name, name_key, holder, _rep_holder(point))
+        )
+    return changes
+
+
+def _best_reps_at(points: Sequence[RepPoint], load: float) -> RepPoint | None:
+    """Return the point with the most reps at `load` or heavier, if any."""
+    candidates = [p for p in points if p.load >= load - LOAD_TOLERANCE]
+    return max(candidates, key=lambda p: p.reps, default=None)
+
+
+def _rep_holder(point: RepPoint) -> Holder:
+    return Holder(point.reps, point.set_id, point.workout_id, point.performed_at, point.load)
+
+
+def _rep_change(
+    event: str, name: str, name_key: str, new: Holder | None, previous: RepPoint | Holder | None
+) -> RecordChange:
+    if isinstance(previous, RepPoint):
+        previous = _rep_holder(previous)
+    return RecordChange(event, name, name_key, MAX_REPS, "reps", new, previous)
 
 
 async def _all_points(session: AsyncSession, user_id: int, name_key: str) -> list[RepPoint]:

@@ -10,6 +10,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from storage.measures import MAX_REPS, MAX_VALUE
+
 # Column names as Strong writes them, case-folded, by the field they contain. Strong translates
 # the header into the app's language, and "Reihenfolge festlegen" is its German "Set Order".
 COLUMN_NAMES = {
@@ -38,7 +40,6 @@ ENGLISH_NAMES = {
 _FIELD_BY_NAME = {name: key for key, names in COLUMN_NAMES.items() for name in names}
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # Reps are stored in a 32-bit column. No real set comes near this limit.
-MAX_REPS = 1_000_000
 # Strong's pound-to-kilogram conversions leave artefacts such as 37.49999999999999.
 DECIMALS = 6
 
@@ -191,7 +192,12 @@ class _Cells:
 
     def text(self, key: str) -> str:
         position = self._header.index.get(key)
-        return "" if position is None else self._record[position].strip()
+        if position is None:
+            return ""
+        value = self._record[position]
+        if "\x00" in value:
+            raise RowProblem(f"{self._header.labels[key]}: invalid, contains a NUL character")
+        return value.strip()
 
     def number(self, key: str, *, lenient: bool = False) -> float | None:
         raw = self.text(key)
@@ -203,6 +209,10 @@ class _Cells:
                 return None
             reason = "a negative number" if value is not None else "not a number"
             raise RowProblem(f"{self._header.labels[key]}: invalid {raw!r}, {reason}")
+        if value > MAX_VALUE:
+            raise RowProblem(
+                f"{self._header.labels[key]}: invalid {raw!r}, more than {MAX_VALUE:g}"
+            )
         return round(value, DECIMALS)
 
     def set_order(self) -> int | None:

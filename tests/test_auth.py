@@ -181,3 +181,29 @@ async def test_login_limit_shared_across_instances(make_client: Any, pg_settings
         "/auth/login", json={"email": login["email"], "password": PASSWORD}
     )
     assert response.status == 429
+
+
+async def test_forwarded_address_uses_proxy_entry(make_client: Any, settings: Settings) -> None:
+    client = await make_client(settings.model_copy(update={"login_address_attempts": 2}))
+    login = await register(client)
+    other = await register(client)
+    # The proxy appends the real address; a client-supplied first entry must not count.
+    for spoofed in ("10.0.0.1", "10.0.0.2"):
+        response = await client.post(
+            "/auth/login",
+            json={"email": login["email"], "password": "wrong password"},
+            headers={"X-Forwarded-For": f"{spoofed}, 203.0.113.7"},
+        )
+        assert response.status == 401
+    response = await client.post(
+        "/auth/login",
+        json={"email": other["email"], "password": PASSWORD},
+        headers={"X-Forwarded-For": "10.0.0.3, 203.0.113.7"},
+    )
+    assert response.status == 429
+    response = await client.post(
+        "/auth/login",
+        json={"email": other["email"], "password": PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.8"},
+    )
+    assert response.status == 200

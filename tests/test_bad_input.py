@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from tests.helpers import register
 from tests.workout_data import (
@@ -309,3 +310,47 @@ async def test_every_route_needs_token(client: Client) -> None:
             response = await client.request(method, path, json={"name": "x"}, headers=headers)
             assert response.status == 401, (method, path)
     await assert_nothing_written(client, before)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/categories", {"name": "a\u0000b"}, "name"),
+        ("/categories", {"name": "ok", "color": "\u0000"}, "color"),
+    ],
+)
+async def test_nul_character_rejected(
+    client: TestClient[Any, Any], path: str, body: dict[str, Any], field: str
+) -> None:
+    login = await register(client)
+    response = await client.post(path, json=body, headers=login["headers"])
+    assert response.status == 400
+    details = (await response.json())["details"]
+    assert details[0]["field"] == field
+    assert "NUL" in details[0]["message"]
+
+
+async def test_nul_in_workout_notes_rejected(client: TestClient[Any, Any]) -> None:
+    login = await register(client)
+    response = await client.post("/categories", json={"name": "Push"}, headers=login["headers"])
+    category_id = (await response.json())["id"]
+    body = {
+        "categoryId": category_id,
+        "exercises": [{"type": "weight", "name": "Row\u0000", "order": 1}],
+    }
+    response = await client.post("/workouts", json=body, headers=login["headers"])
+    assert response.status == 400
+    assert (await response.json())["details"][0]["field"] == "exercises.0.name"
+
+
+async def test_nul_in_login_email_rejected(client: TestClient[Any, Any]) -> None:
+    response = await client.post(
+        "/auth/login", json={"email": "a\u0000@example.com", "password": "whatever"}
+    )
+    assert response.status == 400
+
+
+async def test_malformed_job_id_not_found(client: TestClient[Any, Any]) -> None:
+    login = await register(client)
+    response = await client.get("/jobs/%00", headers=login["headers"])
+    assert response.status == 404

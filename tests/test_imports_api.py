@@ -70,6 +70,7 @@ async def stored_counts(client: Client, user_id: int) -> tuple[int, int]:
     return int(workouts or 0), int(sets or 0)
 
 
+@pytest.mark.real_data
 async def test_upload_embedded_runs_job(
     make_client: ClientFactory, sqlite_settings: Settings
 ) -> None:
@@ -99,6 +100,7 @@ async def test_upload_embedded_runs_job(
     await live.close()
 
 
+@pytest.mark.real_data
 async def test_upload_runs_on_worker(
     make_client: ClientFactory, pg_settings: Settings, worker: None
 ) -> None:
@@ -145,6 +147,7 @@ async def test_upload_reports_broken_rows(client: Client) -> None:
     assert [e["line"] for e in job["result"]["errors"]] == [3, 4, 5, 6, 7, 10, 12, 13]
 
 
+@pytest.mark.real_data
 async def test_upload_unknown_layout_fails_job(client: Client) -> None:
     login = await register(client)
     job = await _upload_and_run(client, login["headers"], REAL_DATA / "hevy-1.csv")
@@ -162,6 +165,7 @@ async def test_finished_job_is_left_alone(client: Client) -> None:
     assert await stored_counts(client, int(login["userId"])) == (2, 8)
 
 
+@pytest.mark.real_data
 async def test_upload_deleted_after_success(client: Client) -> None:
     login = await register(client)
     done = await _upload_and_run(client, login["headers"], STRONG / "english.csv")
@@ -257,6 +261,7 @@ async def test_upload_needs_login(client: Client) -> None:
     assert response.status == 401
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("raw", [False, True])
 async def test_upload_over_limit(
     make_client: ClientFactory, sqlite_settings: Settings, raw: bool

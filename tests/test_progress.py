@@ -241,3 +241,51 @@ async def test_rep_record_at_lighter_load(db: Database) -> None:
     assert reps[0]["value"] == 6
     assert reps[0]["load"] == 90
     assert reps[0]["previousValue"] == 5
+
+
+async def test_rep_record_withdrawn_with_its_set(db: Database) -> None:
+    user_id, category_id = await make_user(db)
+    first = await add_workout(db, user_id, category_id, 0, {"Squat": [(50, 10)]})
+    second = await add_workout(db, user_id, category_id, 1, {"Squat": [(60, 5)]})
+    await run_job(db, user_id, [first, second])
+    async with db.transaction() as session:
+        await session.execute(delete(Workout).where(Workout.id == second))
+    events = await run_job(db, user_id, [second])
+    withdrawn = [e["data"] for e in events if e["name"] == "record:withdrawn"]
+    reps = [e for e in withdrawn if e["kind"] == "max_reps"]
+    assert len(reps) == 1
+    assert reps[0]["previousValue"] == 5
+    assert reps[0]["load"] == 60
+    # No set at 60 kg or heavier is left.
+    assert reps[0]["value"] is None
+
+
+async def test_lighter_replacement_is_no_rep_record(db: Database) -> None:
+    user_id, category_id = await make_user(db)
+    workout = await add_workout(db, user_id, category_id, 0, {"Squat": [(50, 10)]})
+    await run_job(db, user_id, [workout])
+    async with db.transaction() as session:
+        await session.execute(delete(Workout).where(Workout.id == workout))
+    replacement = await add_workout(db, user_id, category_id, 0, {"Squat": [(40, 10)]})
+    events = await run_job(db, user_id, [workout, replacement])
+    reps = [e for e in achieved(events) if e["kind"] == "max_reps"]
+    assert reps == [] or all(
+        e["previousValue"] is None or e["value"] > e["previousValue"] for e in reps
+    )
+
+
+async def test_exercise_gone_withdraws_records(db: Database) -> None:
+    user_id, category_id = await make_user(db)
+    workout = await add_workout(db, user_id, category_id, 0, {"Curl": [(20, 10)]})
+    await run_job(db, user_id, [workout])
+    async with db.transaction() as session:
+        await session.execute(delete(Workout).where(Workout.id == workout))
+    events = await run_job(db, user_id, [workout])
+    withdrawn = {e["data"]["kind"] for e in events if e["name"] == "record:withdrawn"}
+    assert {
+        "max_load",
+        "best_e1rm",
+        "max_set_volume",
+        "max_workout_volume",
+        "max_reps",
+    } <= withdrawn

@@ -7,7 +7,6 @@ import csv
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,13 +111,6 @@ def expected_stats(spec: RealFile, exercise: str) -> tuple[float, float, float |
     return heaviest, volume, max(estimates, default=None)
 
 
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.sqlalchemy_url, schema=settings.database_schema)
-    yield database
-    await database.dispose()
-
-
 async def make_user(db: Database) -> int:
     async with db.transaction() as session:
         user = User(email=random_email(), password_hash="not used")
@@ -164,6 +156,7 @@ async def stored_stats(db: Database, user_id: int, exercise: str) -> tuple[Any, 
         return tuple((await session.execute(statement)).one())
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("spec", REAL_FILES, ids=[spec.name for spec in REAL_FILES])
 async def test_real_file_stores_every_set(db: Database, spec: RealFile) -> None:
     user_id = await make_user(db)
@@ -177,6 +170,7 @@ async def test_real_file_stores_every_set(db: Database, spec: RealFile) -> None:
     assert await count(db, Category, user_id) == len({name for _, name in workouts})
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("spec", REAL_FILES, ids=[spec.name for spec in REAL_FILES])
 async def test_real_file_stats_match_csv(db: Database, spec: RealFile) -> None:
     user_id = await make_user(db)
@@ -192,6 +186,7 @@ async def test_real_file_stats_match_csv(db: Database, spec: RealFile) -> None:
             assert stored[2] == pytest.approx(best, abs=1e-4), exercise
 
 
+@pytest.mark.real_data
 @pytest.mark.parametrize("spec", REAL_FILES, ids=[spec.name for spec in REAL_FILES])
 async def test_second_import_adds_nothing(db: Database, spec: RealFile) -> None:
     user_id = await make_user(db)
@@ -283,6 +278,7 @@ async def run_command(data_dir: Path, *args: str) -> tuple[int, str, str]:
     return process.returncode, stdout.decode(), stderr.decode()
 
 
+@pytest.mark.real_data
 async def test_command_imports_file(tmp_path: Path, make_client: ClientFactory) -> None:
     email = f"cli-{uuid.uuid4().hex[:8]}@example.com"
     path = str(REAL_DATA / "strong-3.csv")
@@ -323,6 +319,7 @@ async def test_command_lists_skipped_rows(tmp_path: Path, make_client: ClientFac
     assert "line 13:" in stdout
 
 
+@pytest.mark.real_data
 async def test_command_rejects_unknown_layout(tmp_path: Path, make_client: ClientFactory) -> None:
     email = f"cli-{uuid.uuid4().hex[:8]}@example.com"
     await run_command(tmp_path, "migrate")

@@ -222,3 +222,35 @@ def test_invalid_unit_is_rejected() -> None:
 def test_invalid_time_zone_is_rejected() -> None:
     with pytest.raises(ValueError, match="timezone"):
         parse_strong((STRONG / "english.csv").read_bytes(), unit="kg", timezone="Mars/Olympus")
+
+
+HEADER = (
+    b"Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,"
+    b"Notes,Workout Notes,RPE\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("row", "words"),
+    [
+        (
+            b'2025-06-04 20:23:00,"Big",1m,"Bench",1,1e308,10.0,0,0.0,"","",\n',
+            ("Weight", "more than"),
+        ),
+        (
+            b'2025-06-04 20:23:00,"Big",1m,"Bench",1,99999999999,10.0,0,0.0,"","",\n',
+            ("Weight", "more than"),
+        ),
+        (
+            b'2025-06-04 20:23:00,"Big",1m,"Ben\x00ch",1,50,10.0,0,0.0,"","",\n',
+            ("Exercise Name", "NUL"),
+        ),
+    ],
+)
+def test_out_of_range_rows_rejected(row: bytes, words: tuple[str, ...]) -> None:
+    good = b'2025-06-04 20:23:00,"Big",1m,"Bench",2,50,5.0,0,0.0,"","",\n'
+    result = parse_strong(HEADER + row + good, unit="kg")
+    assert [error.line for error in result.errors] == [2]
+    for word in words:
+        assert word in result.errors[0].message
+    assert result.counts.sets == 1

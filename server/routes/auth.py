@@ -163,9 +163,13 @@ async def me(request: web.Request) -> web.Response:
 
 
 def client_address(request: web.Request) -> str:
-    """Return the client's address, trusting X-Forwarded-For only from a loopback proxy."""
+    """Return the client's address, trusting X-Forwarded-For only from a loopback proxy.
+
+    A proxy appends the address it received the request from, so the last entry is the one
+    the proxy vouches for; earlier entries come from the client and may be forged.
+    """
     remote = request.remote or "unknown"
     forwarded = request.headers.get("X-Forwarded-For")
     if forwarded and remote in {"127.0.0.1", "::1"}:
-        return forwarded.split(",")[0].strip()
+        return forwarded.split(",")[-1].strip() or remote
     return remote

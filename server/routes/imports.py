@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
@@ -62,6 +63,8 @@ async def get_job(request: web.Request) -> web.Response:
     """Return a job's state, progress and result. Another user's job is not found (404)."""
     user_id = current_user(request)
     job_id = request.match_info["job_id"]
+    if not _is_uuid(job_id):
+        raise NotFound(f"job {job_id!r} not found")
     # The worker writes to the primary, so a replica could lag behind the job's state.
     async with services(request).db.read(primary=True) as session:
         job = await jobs.get_job(session, job_id=job_id, user_id=user_id)
@@ -146,3 +149,10 @@ def _clean_filename(name: str | None) -> str:
         return DEFAULT_FILENAME
     base = PureWindowsPath(PurePosixPath(name).name).name.strip()
     return base[:MAX_FILENAME] or DEFAULT_FILENAME
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
