@@ -2,41 +2,44 @@
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
-import orjson
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from events.names import user_room, watch_room
+from events.names import RESYNC, user_room, watch_room
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[..., Awaitable[Any]]
 
-# Events kept per user in Redis, so their ids stay ordered across instances.
-HISTORY_LENGTH = 2000
+class EventPublisher(Protocol):
+    async def publish_event(self, user_id: int, room: str, name: str, data: dict[str, Any]) -> str:
+        """Store the event in the user's history, then send it to `room`; return its id."""
+        ...
+
+
+class DroppingPublisher:
+    """The publisher of a process with no sockets and no Redis, such as an embedded import."""
+
+    async def publish_event(self, user_id: int, room: str, name: str, data: dict[str, Any]) -> str:
+        log.debug("event %s for user %s has no one to reach", name, user_id)
+        return "0-0"
 
 
 class EventBus:
-    """Stamp each event with an ordered `eventId` and a `ts`, then emit it to the user's room.
+    """Send events to users' rooms through a publisher that stamps `eventId` and `ts`.
 
-    `emit` is `AsyncServer.emit` in a server, which reaches other instances through the
-    Socket.IO client manager, or a write-only `AsyncRedisManager.emit` in a worker. With Redis,
-    event ids come from a per-user stream, so they are ordered whichever process publishes;
-    without it they come from an in-process counter.
+    A failed publish is logged and remembered. Once publishing works again, each user who
+    lost an event gets `resync`, the signal for their devices to reload over REST.
     """
 
-    def __init__(self, emit: Emit, *, redis: Redis | None = None, prefix: str = ""):
-        self._emit = emit
-        self._redis = redis
-        self._prefix = prefix
-        self._sequence = itertools.count(1)
+    def __init__(self, publisher: EventPublisher, *, retry_seconds: float = 1.0):
+        self._publisher = publisher
+        self._retry_seconds = retry_seconds
+        self._lost: set[int] = set()
+        self._resync_task: asyncio.Task[None] | None = None
 
     async def publish(
         self,
@@ -49,38 +52,39 @@ class EventBus:
     ) -> str | None:
         """Send one event to every device of a user, and to the watchers of a live session.
 
-        Return the owner's event id, or None if the event was dropped. A failure is logged
-        and swallowed: events are notifications, and the state they describe stays readable
-        over REST.
+        Return the owner's event id, or None if the event was lost. Events describe state
+        that stays readable over REST, so a failure does not fail the caller.
         """
-        event_id = await self._publish_one(user_id, name, data, user_room(user_id))
+        event_id = await self._publish_one(user_id, user_room(user_id), name, data)
         if session_id is not None:
             for watcher_id in watchers:
-                room = watch_room(session_id, watcher_id)
-                await self._publish_one(watcher_id, name, data, room)
+                await self._publish_one(watcher_id, watch_room(session_id, watcher_id), name, data)
         return event_id
+
+    async def close(self) -> None:
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+            await asyncio.gather(self._resync_task, return_exceptions=True)
 
     async def _publish_one(
-        self, user_id: int, name: str, data: dict[str, Any], room: str
+        self, user_id: int, room: str, name: str, data: dict[str, Any]
     ) -> str | None:
-        ts = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         try:
-            event_id = await self._next_id(user_id, name, data, ts)
-            payload = {**data, "eventId": event_id, "ts": ts}
-            await self._emit(name, payload, room=room)
+            return await self._publisher.publish_event(user_id, room, name, data)
         except (RedisError, OSError) as error:
-            log.warning("event %s for user %s dropped: %r", name, user_id, error)
+            log.warning("event %s for user %s lost, a resync follows: %r", name, user_id, error)
+            self._lost.add(user_id)
+            if self._resync_task is None or self._resync_task.done():
+                self._resync_task = asyncio.create_task(self._send_resyncs(), name="event-resync")
             return None
-        return event_id
 
-    async def _next_id(self, user_id: int, name: str, data: dict[str, Any], ts: str) -> str:
-        if self._redis is None:
-            return f"{int(time.time() * 1000)}-{next(self._sequence)}"
-        entry = {"name": name, "data": orjson.dumps(data), "ts": ts}
-        event_id = await self._redis.xadd(
-            f"{self._prefix}events:{user_id}",
-            entry,  # type: ignore[arg-type]
-            maxlen=HISTORY_LENGTH,
-            approximate=True,
-        )
-        return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+    async def _send_resyncs(self) -> None:
+        while self._lost:
+            await asyncio.sleep(self._retry_seconds)
+            for user_id in list(self._lost):
+                try:
+                    await self._publisher.publish_event(user_id, user_room(user_id), RESYNC, {})
+                except (RedisError, OSError):
+                    break
+                self._lost.discard(user_id)
+                log.info("sent resync to user %s after lost events", user_id)

@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 import socketio
 from aiohttp import web
 
+from events.manager import LiveRedisManager
 from events.socket import create_socket_server
 from server.config import Settings
 from server.errors import error_middleware
-from server.routes import auth, categories, health, imports, workouts
+from server.routes import auth, categories, health, imports, sessions, workouts
 from server.services import Services
+from server.session_socket import SessionSocketEvents
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +32,14 @@ def create_app(settings: Settings) -> web.Application:
         services.tokens.verify_access,
         redis_url=settings.redis_url,
         channel=f"{settings.redis_prefix}socketio",
+        prefix=settings.redis_prefix,
+        session_events=SessionSocketEvents(services),
     )
     sockets.attach(app)
     app[SERVICES] = services
     app[SOCKETS] = sockets
 
-    for module in (health, auth, categories, workouts, imports):
+    for module in (health, auth, categories, workouts, imports, sessions):
         app.add_routes(module.routes)
     app.cleanup_ctx.append(_run_services)
     app.on_shutdown.append(_close_sockets)
@@ -44,7 +48,7 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _run_services(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
-    await services.start(app[SOCKETS].emit)
+    await services.start(app[SOCKETS].manager)
     log.info("server started", extra={"embedded": services.settings.embedded})
     yield
     await services.stop()
@@ -52,4 +56,7 @@ async def _run_services(app: web.Application) -> AsyncIterator[None]:
 
 async def _close_sockets(app: web.Application) -> None:
     # Without this, open websockets hold a SIGTERM for about 45 s.
-    await app[SOCKETS].shutdown()
+    sockets = app[SOCKETS]
+    await sockets.shutdown()
+    if isinstance(sockets.manager, LiveRedisManager):
+        await sockets.manager.close()

@@ -13,7 +13,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import AsyncBroker, InMemoryBroker
 
-from events.bus import Emit, EventBus
+from events.bus import DroppingPublisher, EventBus, EventPublisher
+from events.manager import LiveRedisManager
+from events.socket import create_write_only_manager
 from server.config import Settings
 from server.ratelimit import LoginLimiter
 from server.tokens import TokenSigner
@@ -52,6 +54,7 @@ class Services:
             self.redis,
             prefix=settings.redis_prefix,
             attempts=settings.login_attempts,
+            address_attempts=settings.login_address_attempts,
             window_seconds=settings.login_window_seconds,
         )
         self.broker: AsyncBroker = create_broker(settings)
@@ -59,14 +62,22 @@ class Services:
         self.bus: EventBus
         self.relay: OutboxRelay
         self._relay_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._own_publisher: LiveRedisManager | None = None
         self._outbox_grace = timedelta(seconds=settings.outbox_grace_seconds)
 
-    async def start(self, emit: Emit, *, start_broker: bool = True) -> None:
-        """Connect the event bus to `emit`, then start the broker and the outbox relay.
+    async def start(
+        self, publisher: EventPublisher | None = None, *, start_broker: bool = True
+    ) -> None:
+        """Connect the event bus, then start the broker and the outbox relay.
 
-        A worker passes `start_broker=False` because its task receiver starts the broker.
+        A server passes its Socket.IO manager as `publisher`. Other processes publish
+        through Redis, or drop events when there is neither Redis nor a socket to reach. A
+        worker passes `start_broker=False` because its task receiver starts the broker.
         """
-        self.bus = EventBus(emit, redis=self.redis, prefix=self.settings.redis_prefix)
+        if publisher is None:
+            publisher = self._detached_publisher()
+        self.bus = EventBus(publisher)
         self.relay = OutboxRelay(
             self.db,
             self.bus,
@@ -76,13 +87,28 @@ class Services:
         )
         if start_broker:
             await self._start_broker()
-        self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        self._relay_task = asyncio.create_task(self.relay.run(self._stopping), name="outbox-relay")
+
+    def _detached_publisher(self) -> EventPublisher:
+        if self.settings.redis_url is None:
+            return DroppingPublisher()
+        self._own_publisher = create_write_only_manager(
+            self.settings.redis_url,
+            channel=f"{self.settings.redis_prefix}socketio",
+            prefix=self.settings.redis_prefix,
+        )
+        return self._own_publisher
 
     async def stop(self) -> None:
+        await self.bus.close()
+        if self._own_publisher is not None:
+            await self._own_publisher.close()
+        self._stopping.set()
         if self._relay_task is not None:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
+            try:
+                await asyncio.wait_for(self._relay_task, timeout=10)
+            except TimeoutError:
+                log.warning("outbox relay did not stop in time and was cancelled")
         if isinstance(self.broker, InMemoryBroker):
             # Tasks run inside this process: let them finish, since their outbox rows would
             # otherwise wait for the next start.

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Conflict, NotFound
 from storage import outbox
-from storage.models import Category, Workout
+from storage.models import WORKOUT_FINISHED, Category, Workout
 from storage.types import utcnow
 
 # The name under which tasks.registry registers the progress task.
@@ -31,10 +31,10 @@ KEEP = Keep()
 
 
 async def list_categories(session: AsyncSession, *, user_id: int) -> list[CategoryCount]:
-    """Return the user's categories by name, each with its number of workouts."""
+    """Return the user's categories by name, each with its number of finished workouts."""
     counts = (
         select(Workout.category_id, func.count().label("workouts"))
-        .where(Workout.user_id == user_id)
+        .where(Workout.user_id == user_id, Workout.status == WORKOUT_FINISHED)
         .group_by(Workout.category_id)
         .subquery()
     )
@@ -66,8 +66,11 @@ async def get_category(
 
 
 async def count_workouts(session: AsyncSession, *, category_id: int) -> int:
+    """Count the category's finished workouts, leaving out live sessions."""
     count = await session.scalar(
-        select(func.count()).select_from(Workout).where(Workout.category_id == category_id)
+        select(func.count())
+        .select_from(Workout)
+        .where(Workout.category_id == category_id, Workout.status == WORKOUT_FINISHED)
     )
     return count or 0
 

@@ -297,3 +297,8 @@ class Upload(Base):
     filename: Mapped[str] = mapped_column(String(255))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The values of Workout.status.
+WORKOUT_LIVE = "live"
+WORKOUT_FINISHED = "finished"

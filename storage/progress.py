@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events import names
 from storage import outbox
+from storage.grants import live_session_watchers
 from storage.measures import (
     CANONICAL_UNIT,
     ExerciseSummary,
@@ -74,8 +75,9 @@ async def apply_workout_changes(
     """Bring progress and records up to date with the current state of `workout_ids`.
 
     Running it twice for the same state changes nothing the second time, so a task that is
-    delivered again is harmless. Events go to the outbox of `session`. With `announce` False
-    (bulk imports) no record event is sent, but records are still stored.
+    delivered again is harmless. Events go to the outbox of `session`, and to the watchers of
+    a touched live session as well. With `announce` False (bulk imports) no record event is
+    sent, but records are still stored.
     """
     await _lock_user(session, user_id)
     touched = set(workout_ids)
@@ -108,16 +110,46 @@ async def apply_workout_changes(
     if not changes and _same_summaries(old_rows, new_rows):
         # A repeated delivery of the same change: nothing to tell the devices.
         return exercises, changes
+    sessions = await live_session_watchers(session, user_id=user_id, workout_ids=touched)
+    session_id, watchers = _audience(sessions)
     outbox.add_event(
         session,
         user_id=user_id,
         name=names.PROGRESS_UPDATED,
         data={"workoutIds": [str(w) for w in sorted(touched)], "exercises": exercises},
+        session_id=session_id,
+        watchers=watchers,
     )
     if announce:
         for change in changes:
-            outbox.add_event(session, user_id=user_id, name=change.event, data=change.payload())
+            session_id, watchers = _audience(sessions, change)
+            outbox.add_event(
+                session,
+                user_id=user_id,
+                name=change.event,
+                data=change.payload(),
+                session_id=session_id,
+                watchers=watchers,
+            )
     return exercises, changes
+
+
+def _audience(
+    sessions: dict[int, list[int]], change: RecordChange | None = None
+) -> tuple[int | None, list[int]]:
+    """Pick the live session whose watchers also get an event, and those watchers.
+
+    A record event goes to the session of the set that made or lost the record. Other events
+    go to the touched session when there is exactly one. With several, only the owner gets them.
+    """
+    if change is not None:
+        for holder in (change.new, change.previous):
+            if holder is not None and holder.workout_id in sessions:
+                return holder.workout_id, sessions[holder.workout_id]
+    if len(sessions) == 1:
+        session_id, watchers = next(iter(sessions.items()))
+        return session_id, watchers
+    return None, []
 
 
 def _same_summaries(old_rows: list[ExerciseWorkoutStats], new_rows: list[dict[str, Any]]) -> bool:

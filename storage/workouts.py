@@ -11,10 +11,10 @@ from sqlalchemy import Select, case, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
-from server.errors import NotFound
+from server.errors import Conflict, NotFound
 from storage import outbox
 from storage.categories import KEEP, RECOMPUTE_PROGRESS, Keep, get_category
-from storage.models import Category, Exercise, Workout, WorkoutSet
+from storage.models import WORKOUT_FINISHED, Category, Exercise, Workout, WorkoutSet
 from storage.names import normalize_exercise_name
 from storage.pagination import SORT_COLUMNS, after_cursor, cursor_after, decode_cursor, order_by
 from storage.types import utcnow
@@ -112,7 +112,7 @@ async def list_workouts(
     created_from: datetime | None = None,
     created_until: datetime | None = None,
 ) -> WorkoutPage:
-    """Return one page of the user's workouts in keyset order, or all of them without `limit`.
+    """Return one page of the user's finished workouts in keyset order, or all without `limit`.
 
     Only the columns of `fields` are read, plus the id and the sort column that the cursor
     needs. A page costs three queries whatever its size: workouts with their categories,
@@ -121,7 +121,9 @@ async def list_workouts(
     wanted = set(fields)
     position = decode_cursor(cursor, sort_by=sort_by, sort_order=sort_order) if cursor else None
 
-    query = _select_workouts(wanted, sort_by).where(Workout.user_id == user_id)
+    query = _select_workouts(wanted, sort_by).where(
+        Workout.user_id == user_id, Workout.status == WORKOUT_FINISHED
+    )
     if category_id is not None:
         query = query.where(Workout.category_id == category_id)
     if created_from is not None:
@@ -167,7 +169,14 @@ async def get_workout(session: AsyncSession, *, user_id: int, workout_id: int) -
 
 
 async def has_workouts(session: AsyncSession, *, user_id: int, category_id: int) -> bool:
-    query = select(exists().where(Workout.user_id == user_id, Workout.category_id == category_id))
+    """Tell whether the user has a finished workout in the category."""
+    query = select(
+        exists().where(
+            Workout.user_id == user_id,
+            Workout.category_id == category_id,
+            Workout.status == WORKOUT_FINISHED,
+        )
+    )
     return bool(await session.scalar(query))
 
 
@@ -204,7 +213,8 @@ async def update_workout(
 ) -> WorkoutDetail:
     """Change the given fields of the user's workout and queue its progress recomputation.
 
-    Given `exercises` replace all exercises and sets of the workout.
+    Given `exercises` replace all exercises and sets of the workout. A live session raises
+    Conflict, because it changes through /sessions until it is finished.
     """
     query = (
         select(Workout)
@@ -214,6 +224,8 @@ async def update_workout(
     workout = await session.scalar(query)
     if workout is None:
         raise NotFound("workout not found")
+    if workout.status != WORKOUT_FINISHED:
+        raise _live_session_conflict(workout.id)
 
     if category_id is not None:
         await get_category(session, user_id=user_id, category_id=category_id, lock=True)
@@ -237,13 +249,23 @@ async def update_workout(
 
 
 async def delete_workout(session: AsyncSession, *, user_id: int, workout_id: int) -> int:
-    """Delete the user's workout, queue its progress recomputation, return its category id."""
+    """Delete the user's workout, queue its progress recomputation, return its category id.
+
+    A live session raises Conflict until it is finished.
+    """
     category_id = await session.scalar(
         delete(Workout)
-        .where(Workout.id == workout_id, Workout.user_id == user_id)
+        .where(
+            Workout.id == workout_id, Workout.user_id == user_id, Workout.status == WORKOUT_FINISHED
+        )
         .returning(Workout.category_id)
     )
     if category_id is None:
+        is_live = await session.scalar(
+            select(exists().where(Workout.id == workout_id, Workout.user_id == user_id))
+        )
+        if is_live:
+            raise _live_session_conflict(workout_id)
         raise NotFound("workout not found")
     outbox.add_task(session, RECOMPUTE_PROGRESS, user_id=user_id, workout_ids=[workout_id])
     return int(category_id)
@@ -306,6 +328,13 @@ async def list_exercise_history(
             )
         )
     return list(histories.values())
+
+
+def _live_session_conflict(workout_id: int) -> Conflict:
+    return Conflict(
+        f"workout is a live session: change it through /sessions/{workout_id}, "
+        f"or finish it with POST /sessions/{workout_id}/finish first"
+    )
 
 
 def _select_workouts(fields: set[str], sort_by: str) -> Select[Workout] | Select[Workout, Category]:

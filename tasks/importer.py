@@ -188,10 +188,6 @@ def import_result(parsed: StrongImport, counts: ImportCounts) -> dict[str, Any]:
     }
 
 
-async def _no_emit(*args: Any, **kwargs: Any) -> None:
-    pass
-
-
 async def import_file_command(
     settings: Settings, *, path: str, email: str, fmt: str, unit: str
 ) -> int:
@@ -216,7 +212,7 @@ async def import_file_command(
         await asyncio.to_thread(upgrade, settings.sqlalchemy_url, schema=settings.database_schema)
 
     services = Services(settings)
-    await services.start(_no_emit)
+    await services.start()
     try:
         return await _import_file(services, data, path=path, email=email, fmt=fmt, unit=unit)
     finally:

@@ -67,16 +67,21 @@ class OutboxRelay:
         except Exception as error:  # the rows are idempotent and go again later
             log.warning("outbox rows sent but not marked: %r", error)
 
-    async def run(self) -> None:
-        """Send rows whose writer did not hand them on, until cancelled."""
-        while True:
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send rows whose writer did not hand them on, until `stop` is set.
+
+        The loop stops between passes rather than being cancelled, so no database call is cut
+        off halfway.
+        """
+        while not stop.is_set():
             try:
                 await self.relay_due()
-            except asyncio.CancelledError:
-                raise
             except Exception as error:  # a failing database or Redis must not end the loop
                 log.warning("outbox relay failed, retrying in %ss: %r", self._poll_seconds, error)
-            await asyncio.sleep(self._poll_seconds)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self._poll_seconds)
+            except TimeoutError:
+                pass
 
     async def relay_due(self, *, limit: int = 200) -> int:
         async with self._db.transaction() as session:

@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
 
-from events.socket import create_write_only_manager
 from server.config import Settings
 from server.services import Services
 
@@ -31,10 +30,7 @@ async def work(settings: Settings, stop: asyncio.Event) -> None:
     assert settings.redis_url is not None, "a worker needs REDIS_URL"
     services = Services(settings)
     services.broker.is_worker_process = True
-    manager = create_write_only_manager(
-        settings.redis_url, channel=f"{settings.redis_prefix}socketio"
-    )
-    await services.start(manager.emit, start_broker=False)
+    await services.start(start_broker=False)
     try:
         with ThreadPoolExecutor(max_workers=2) as executor:
             receiver = Receiver(

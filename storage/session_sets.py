@@ -1,0 +1,221 @@
+"""Sets logged, edited and deleted in a live session, each named by an id the client made.
+
+A client id names one set within its session. Logging it again returns the stored set and
+changes nothing, so a retry or an offline replay never logs a set twice. Sets are numbered
+within their exercise in the order performed (`performed_at`, then id), whatever order the
+requests arrived in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.errors import NotFound, ValidationFailed
+from storage.categories import KEEP, Keep
+from storage.measures import DEFAULT_UNIT
+from storage.models import Exercise, Workout, WorkoutSet
+from storage.names import normalize_exercise_name
+from storage.sessions import get_owned_session
+from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class SessionExercise:
+    """The exercise a set belongs to, as the client names it. A `unit` of None means the default."""
+
+    type: str
+    name: str
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class LoggedSet:
+    set: WorkoutSet
+    exercise: Exercise
+    # False when the client id was stored already and nothing changed.
+    created: bool
+
+
+async def log_set(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    session_id: int,
+    client_id: str,
+    exercise: SessionExercise,
+    value: float | None,
+    reps: int,
+    rest_minutes: float | None,
+    performed_at: datetime | None,
+) -> LoggedSet:
+    """Store a set in the user's live session, or return the one stored under `client_id`.
+
+    The exercise is the session's exercise of the same normalized name, or a new one after
+    the others. `performed_at` defaults to now by the server's clock.
+    """
+    workout = await get_owned_session(session, user_id=user_id, session_id=session_id, live=True)
+    found = await _find_set(session, session_id=session_id, client_id=client_id)
+    if found is not None:
+        return LoggedSet(found[0], found[1], created=False)
+
+    row = await _find_or_create_exercise(session, workout, exercise)
+    now = utcnow()
+    item = WorkoutSet(
+        exercise_id=row.id,
+        order=0,
+        value=value,
+        reps=reps,
+        rest_minutes=rest_minutes,
+        client_id=client_id,
+        performed_at=performed_at or now,
+    )
+    # The session's row lock serializes writers, so the lookup above finds every stored set and
+    # only one writer creates the exercise. The unique (exercise, client id) constraint, caught
+    # in a savepoint, is a second guard within one exercise.
+    try:
+        async with session.begin_nested():
+            session.add(item)
+            await session.flush()
+    except IntegrityError:
+        found = await _find_set(session, session_id=session_id, client_id=client_id)
+        if found is None:
+            raise
+        return LoggedSet(found[0], found[1], created=False)
+
+    await _renumber(session, row.id)
+    workout.updated_at = now
+    return LoggedSet(item, row, created=True)
+
+
+async def update_set(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    session_id: int,
+    client_id: str,
+    value: float | None | Keep = KEEP,
+    reps: int | None = None,
+    rest_minutes: float | None | Keep = KEEP,
+) -> LoggedSet:
+    """Change the given fields of a set of the user's live session."""
+    workout = await get_owned_session(session, user_id=user_id, session_id=session_id, live=True)
+    item, exercise = await _get_set(session, session_id=session_id, client_id=client_id)
+    if not isinstance(value, Keep):
+        item.value = value
+    if reps is not None:
+        item.reps = reps
+    if not isinstance(rest_minutes, Keep):
+        item.rest_minutes = rest_minutes
+    workout.updated_at = utcnow()
+    await session.flush()
+    return LoggedSet(item, exercise, created=False)
+
+
+async def delete_set(
+    session: AsyncSession, *, user_id: int, session_id: int, client_id: str
+) -> LoggedSet:
+    """Delete a set of the user's live session and return it; an emptied exercise goes too.
+
+    NOTE: no trace of the client id is kept, so a retry of its log request that arrives after
+    the delete stores the set again.
+    """
+    workout = await get_owned_session(session, user_id=user_id, session_id=session_id, live=True)
+    item, exercise = await _get_set(session, session_id=session_id, client_id=client_id)
+    await session.delete(item)
+    await session.flush()
+    remaining = await session.scalar(
+        select(func.count()).select_from(WorkoutSet).where(WorkoutSet.exercise_id == exercise.id)
+    )
+    if remaining:
+        await _renumber(session, exercise.id)
+    else:
+        await session.delete(exercise)
+    workout.updated_at = utcnow()
+    await session.flush()
+    return LoggedSet(item, exercise, created=False)
+
+
+async def _find_set(
+    session: AsyncSession, *, session_id: int, client_id: str
+) -> tuple[WorkoutSet, Exercise] | None:
+    row = (
+        await session.execute(
+            select(WorkoutSet, Exercise)
+            .join(Exercise, Exercise.id == WorkoutSet.exercise_id)
+            .where(Exercise.workout_id == session_id, WorkoutSet.client_id == client_id)
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def _get_set(
+    session: AsyncSession, *, session_id: int, client_id: str
+) -> tuple[WorkoutSet, Exercise]:
+    found = await _find_set(session, session_id=session_id, client_id=client_id)
+    if found is None:
+        raise NotFound(f"set not found: the session has no set with clientId {client_id!r}")
+    return found
+
+
+async def _find_or_create_exercise(
+    session: AsyncSession, workout: Workout, requested: SessionExercise
+) -> Exercise:
+    """Return the session's exercise of the same normalized name, or append a new one.
+
+    An existing exercise keeps its type and unit: a set that names another one is rejected,
+    because its value would be read in the wrong unit.
+    """
+    name_key = normalize_exercise_name(requested.name)
+    exercise = await session.scalar(
+        select(Exercise)
+        .where(Exercise.workout_id == workout.id, Exercise.name_key == name_key)
+        .order_by(Exercise.order, Exercise.id)
+        .limit(1)
+    )
+    if exercise is not None:
+        if exercise.type != requested.type:
+            raise ValidationFailed.field(
+                "exercise.type",
+                f"invalid: {exercise.name!r} is logged as {exercise.type!r} in this session",
+            )
+        if requested.unit is not None and requested.unit != exercise.unit:
+            raise ValidationFailed.field(
+                "exercise.unit",
+                f"invalid: {exercise.name!r} is logged in {exercise.unit!r} in this session",
+            )
+        return exercise
+
+    last = await session.scalar(
+        select(func.max(Exercise.order)).where(Exercise.workout_id == workout.id)
+    )
+    exercise = Exercise(
+        workout_id=workout.id,
+        user_id=workout.user_id,
+        type=requested.type,
+        name=requested.name,
+        name_key=name_key,
+        unit=requested.unit or DEFAULT_UNIT[requested.type],
+        order=(last or 0) + 1,
+    )
+    session.add(exercise)
+    await session.flush()
+    return exercise
+
+
+async def _renumber(session: AsyncSession, exercise_id: int) -> None:
+    """Number the exercise's sets 1, 2, ... by when they were performed, then by id."""
+    rows = await session.scalars(
+        select(WorkoutSet)
+        .where(WorkoutSet.exercise_id == exercise_id)
+        .order_by(WorkoutSet.performed_at, WorkoutSet.id)
+    )
+    for position, row in enumerate(rows, start=1):
+        if row.order != position:
+            row.order = position
+    await session.flush()
