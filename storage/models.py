@@ -7,11 +7,13 @@ progress tables hold them converted to kilograms, seconds and metres.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import text
 
 from storage.types import BigId, UTCDateTime, utcnow
 
@@ -53,6 +56,21 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="user")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Account preferences: display unit, reminder schedule and which notifications to send.
+    unit: Mapped[str] = mapped_column(String(4), default="kg", server_default="kg")
+    # ISO weekdays (1 is Monday) on which to remind, at `reminder_time` (HH:MM, local).
+    reminder_days: Mapped[list[int]] = mapped_column(JSON, default=list)
+    reminder_time: Mapped[str | None] = mapped_column(String(5))
+    notify_achievements: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true")
+    )
+    notify_reminders: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true")
+    )
+    notify_weekly_summary: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true")
+    )
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -144,6 +162,8 @@ class Exercise(Base):
     unit: Mapped[str] = mapped_column(String(16))
     notes: Mapped[str | None] = mapped_column(Text)
     order: Mapped[int] = mapped_column(Integer)
+    # Exercises of one workout that share this value were done as a superset.
+    superset_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class WorkoutSet(Base):
@@ -165,6 +185,13 @@ class WorkoutSet(Base):
     client_id: Mapped[str | None] = mapped_column(String(64))
     # When the set was performed, by the client's clock; live sets are listed in this order.
     performed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Details that imports keep: normal, warmup, dropset or failure; effort on the RPE scale;
+    # a set's own duration and distance next to its load; and notes.
+    set_type: Mapped[str | None] = mapped_column(String(16))
+    rpe: Mapped[float | None] = mapped_column(Float)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    notes: Mapped[str | None] = mapped_column(Text)
 
 
 class ExerciseWorkoutStats(Base):
@@ -282,6 +309,8 @@ class Job(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # Deliveries of the job's task so far; retries keep the job's id.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -297,6 +326,105 @@ class Upload(Base):
     filename: Mapped[str] = mapped_column(String(255))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeadLetter(Base):
+    """A task that used up its retries, kept for operators to read and send again."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_failed", "failed_at"), SQLITE_AUTOINCREMENT)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_name: Mapped[str] = mapped_column(String(64))
+    kwargs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """An entry of a user's in-app inbox."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_user_created", "user_id", "created_at", "id"),
+        # The event a notification is about, so a task run twice adds it once.
+        UniqueConstraint("user_id", "dedup_key"),
+        SQLITE_AUTOINCREMENT,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedup_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailDelivery(Base):
+    """An email sent or being sent; its key makes a second send of one event a no-op."""
+
+    __tablename__ = "email_deliveries"
+    __table_args__ = (SQLITE_AUTOINCREMENT,)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    dedup_key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExportFile(Base):
+    """A file an export job made, downloadable by its owner until it expires."""
+
+    __tablename__ = "export_files"
+    __table_args__ = (SQLITE_AUTOINCREMENT,)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DailyStats(Base):
+    """One user's training on one local day, in the user's time zone."""
+
+    __tablename__ = "daily_stats"
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workouts: Mapped[int] = mapped_column(Integer, default=0)
+    sets: Mapped[int] = mapped_column(Integer, default=0)
+    reps: Mapped[int] = mapped_column(Integer, default=0)
+    # Weight volume in kilograms; durations and distances are not added in.
+    volume: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class WeeklyStats(Base):
+    """One user's training in one ISO week (Monday first), in the user's time zone."""
+
+    __tablename__ = "weekly_stats"
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    iso_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    iso_week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date)
+    workouts: Mapped[int] = mapped_column(Integer, default=0)
+    sets: Mapped[int] = mapped_column(Integer, default=0)
+    reps: Mapped[int] = mapped_column(Integer, default=0)
+    volume: Mapped[float] = mapped_column(Float, default=0.0)
+    active_days: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # The values of Workout.status.
