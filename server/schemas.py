@@ -19,13 +19,15 @@ from pydantic import (
 from server.errors import NotFound, ValidationFailed
 from server.validation import CamelModel
 from storage.measures import MAX_REPS, MAX_VALUE
-from storage.models import Category, Exercise, WorkoutSet
+from storage.models import Category, WorkoutSet
 from storage.workouts import (
     WORKOUT_FIELDS,
     ExerciseDetail,
     ExerciseHistory,
+    ExerciseRecords,
     NewExercise,
     NewSet,
+    SetRecord,
     WorkoutDetail,
     WorkoutPage,
 )
@@ -303,8 +305,8 @@ def workout_reply(detail: WorkoutDetail, fields: Iterable[str] = WORKOUT_FIELDS)
     return reply
 
 
-def exercise_reply(detail: ExerciseDetail) -> dict[str, Any]:
-    exercise: Exercise = detail.exercise
+def exercise_reply(detail: ExerciseDetail | ExerciseRecords) -> dict[str, Any]:
+    exercise = detail.exercise
     return {
         "id": str(exercise.id),
         "workoutId": str(exercise.workout_id),
@@ -317,7 +319,7 @@ def exercise_reply(detail: ExerciseDetail) -> dict[str, Any]:
     }
 
 
-def set_reply(item: WorkoutSet) -> dict[str, Any]:
+def set_reply(item: WorkoutSet | SetRecord) -> dict[str, Any]:
     return {
         "id": str(item.id),
         "exerciseId": str(item.exercise_id),

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, case, delete, exists, func, select
+from sqlalchemy import Select, bindparam, case, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -39,6 +39,37 @@ _COLUMNS = {
     "updatedAt": Workout.updated_at,
 }
 
+_SETS = WorkoutSet.__table__
+_EXERCISES = Exercise.__table__
+# Built once: building a select with an IN list takes about as long as running it. The
+# columns are the table's, not the mapped class's, so rows come back without ORM loading.
+_SELECT_SETS = (
+    select(
+        _SETS.c.id,
+        _SETS.c.exercise_id,
+        _SETS.c.order,
+        _SETS.c.value,
+        _SETS.c.reps,
+        _SETS.c.rest_minutes,
+    )
+    .join(_EXERCISES, _EXERCISES.c.id == _SETS.c.exercise_id)
+    .where(_EXERCISES.c.workout_id.in_(bindparam("workout_ids", expanding=True)))
+    .order_by(_SETS.c.exercise_id, _SETS.c.order, _SETS.c.id)
+)
+_SELECT_EXERCISES = (
+    select(
+        _EXERCISES.c.id,
+        _EXERCISES.c.workout_id,
+        _EXERCISES.c.type,
+        _EXERCISES.c.name,
+        _EXERCISES.c.unit,
+        _EXERCISES.c.notes,
+        _EXERCISES.c.order,
+    )
+    .where(_EXERCISES.c.workout_id.in_(bindparam("workout_ids", expanding=True)))
+    .order_by(_EXERCISES.c.workout_id, _EXERCISES.c.order, _EXERCISES.c.id)
+)
+
 
 @dataclass(frozen=True)
 class NewSet:
@@ -64,13 +95,46 @@ class ExerciseDetail:
     sets: list[WorkoutSet]
 
 
+@dataclass(slots=True)
+class ExerciseRecord:
+    """An exercise as read for a reply: a plain row, cheaper to build than an ORM object."""
+
+    id: int
+    workout_id: int
+    type: str
+    name: str
+    unit: str
+    notes: str | None
+    order: int
+
+
+@dataclass(slots=True)
+class SetRecord:
+    """A set as read for a reply: a plain row, cheaper to build than an ORM object."""
+
+    id: int
+    exercise_id: int
+    order: int
+    value: float | None
+    reps: int
+    rest_minutes: float | None
+
+
+@dataclass
+class ExerciseRecords:
+    """An exercise with its sets as read for a reply, where ExerciseDetail has ORM objects."""
+
+    exercise: ExerciseRecord
+    sets: list[SetRecord]
+
+
 @dataclass
 class WorkoutDetail:
     """A workout and the parts of it that were loaded. The category and exercises may be absent."""
 
     workout: Workout
     category: Category | None = None
-    exercises: list[ExerciseDetail] | None = None
+    exercises: Sequence[ExerciseDetail | ExerciseRecords] | None = None
 
 
 @dataclass
@@ -351,27 +415,24 @@ def _select_workouts(fields: set[str], sort_by: str) -> Select[Workout] | Select
 
 
 async def _load_exercises(session: AsyncSession, details: Sequence[WorkoutDetail]) -> None:
-    """Fill in the exercises and sets of the workouts with one query for each level."""
-    by_workout: dict[int, list[ExerciseDetail]] = defaultdict(list)
+    """Fill in the exercises and sets of the workouts with one query for each level.
+
+    Exercises and sets are read as records: a page of 20 workouts holds hundreds of sets, and
+    building ORM objects for them took most of the request's CPU time.
+    """
+    by_workout: dict[int, list[ExerciseRecords]] = defaultdict(list)
     ids = [detail.workout.id for detail in details]
     if ids:
-        sets_by_exercise: dict[int, list[WorkoutSet]] = defaultdict(list)
-        sets = await session.scalars(
-            select(WorkoutSet)
-            .join(Exercise, Exercise.id == WorkoutSet.exercise_id)
-            .where(Exercise.workout_id.in_(ids))
-            .order_by(WorkoutSet.exercise_id, WorkoutSet.order, WorkoutSet.id)
-        )
-        for item in sets:
-            sets_by_exercise[item.exercise_id].append(item)
-        exercises = await session.scalars(
-            select(Exercise)
-            .where(Exercise.workout_id.in_(ids))
-            .order_by(Exercise.workout_id, Exercise.order, Exercise.id)
-        )
-        for exercise in exercises:
+        sets_by_exercise: dict[int, list[SetRecord]] = defaultdict(list)
+        # all() fetches every row in one call. Iterating the result fetches one row per call.
+        set_rows = (await session.execute(_SELECT_SETS, {"workout_ids": ids})).all()
+        for set_row in set_rows:
+            sets_by_exercise[set_row[1]].append(SetRecord(*set_row))
+        exercise_rows = (await session.execute(_SELECT_EXERCISES, {"workout_ids": ids})).all()
+        for exercise_row in exercise_rows:
+            exercise = ExerciseRecord(*exercise_row)
             by_workout[exercise.workout_id].append(
-                ExerciseDetail(exercise, sets_by_exercise[exercise.id])
+                ExerciseRecords(exercise, sets_by_exercise[exercise.id])
             )
     for detail in details:
         detail.exercises = by_workout[detail.workout.id]
