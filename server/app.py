@@ -12,7 +12,22 @@ from events.manager import LiveRedisManager
 from events.socket import create_socket_server
 from server.config import Settings
 from server.errors import error_middleware
-from server.routes import auth, categories, health, imports, sessions, workouts
+from server.routes import (
+    admin,
+    admin_page,
+    analytics,
+    auth,
+    categories,
+    exports,
+    health,
+    imports,
+    jobs,
+    notifications,
+    pages,
+    preferences,
+    sessions,
+    workouts,
+)
 from server.services import Services
 from server.session_socket import SessionSocketEvents
 
@@ -39,7 +54,22 @@ def create_app(settings: Settings) -> web.Application:
     app[SERVICES] = services
     app[SOCKETS] = sockets
 
-    for module in (health, auth, categories, workouts, imports, sessions):
+    for module in (
+        health,
+        auth,
+        categories,
+        workouts,
+        imports,
+        sessions,
+        pages,
+        analytics,
+        exports,
+        notifications,
+        preferences,
+        jobs,
+        admin,
+        admin_page,
+    ):
         app.add_routes(module.routes)
     app.cleanup_ctx.append(_run_services)
     app.on_shutdown.append(_close_sockets)

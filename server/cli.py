@@ -1,4 +1,4 @@
-"""The `nappatzim` command: serve, worker, scheduler, migrate and import."""
+"""The `nappatzim` command: serve, worker, scheduler, migrate, import and admin."""
 
 from __future__ import annotations
 
@@ -94,8 +94,13 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from tasks.formats import check_options
     from tasks.importer import import_file_command
 
+    problem = check_options(args.format, args.unit)
+    if problem is not None:
+        sys.stderr.write(f"nappatzim import: {problem}\n")
+        return 2
     return asyncio.run(
         import_file_command(
             settings, path=args.file, email=args.user, fmt=args.format, unit=args.unit
@@ -103,7 +108,33 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     )
 
 
+def _admin(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.embedded:
+        _migrate(settings, args)
+    role = "admin" if args.action == "grant" else "user"
+    return asyncio.run(_set_role(settings, email=args.email, role=role))
+
+
+async def _set_role(settings: Settings, *, email: str, role: str) -> int:
+    from storage import users
+    from storage.db import Database
+
+    db = Database(settings.sqlalchemy_url, schema=settings.database_schema)
+    try:
+        async with db.transaction() as session:
+            found = await users.set_user_role(session, email=email.strip().lower(), role=role)
+    finally:
+        await db.dispose()
+    if not found:
+        sys.stderr.write(f"user not found: {email}. Register the account first.\n")
+        return 1
+    sys.stdout.write(f"{email} now has the role {role}\n")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
+    from tasks.formats import FORMATS, LOAD_UNITS
+
     parser = argparse.ArgumentParser(
         prog="nappatzim",
         description="Nappatzim workout-tracking server. Settings come from environment variables.",
@@ -129,12 +160,24 @@ def _parser() -> argparse.ArgumentParser:
 
     imports = commands.add_parser("import", help="import an export file into a user's account")
     imports.add_argument("file", help="path of the export file")
-    imports.add_argument("--format", required=True, choices=["strong"], help="file format")
+    imports.add_argument("--format", required=True, choices=FORMATS, help="file format")
     imports.add_argument(
-        "--unit", required=True, choices=["kg", "lb"], help="load unit the file was exported in"
+        "--unit",
+        choices=LOAD_UNITS,
+        help="load unit the file was exported in: required for strong; hevy and fitnotes "
+        "files name it, and use this only where they do not",
     )
     imports.add_argument("--user", required=True, help="email of the account to import into")
     imports.set_defaults(run=_import)
+
+    admin = commands.add_parser(
+        "admin", help="give an account the admin role of the job dashboard, or take it away"
+    )
+    admin.add_argument(
+        "action", choices=["grant", "revoke"], help="grant sets the role admin, revoke sets user"
+    )
+    admin.add_argument("email", help="email of the account")
+    admin.set_defaults(run=_admin)
     return parser
 
 

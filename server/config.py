@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
 
-    # How long a task may go unacknowledged before another worker takes it over. Set it above
-    # the longest task's run time: a task still running then is started a second time.
+    # How long a task may go unacknowledged before another worker takes it over. A job's task
+    # keeps its lease through heartbeats while it runs longer. Other tasks should finish within
+    # this time, because a second worker would start them again while the first still runs.
     task_redelivery_seconds: float = Field(default=60.0, gt=0)
     # How long a worker blocks on an empty queue before it looks for abandoned tasks.
     task_poll_seconds: float = Field(default=2.0, gt=0)
@@ -53,6 +54,25 @@ class Settings(BaseSettings):
     outbox_grace_seconds: float = Field(default=5.0, gt=0)
     # How long a sent task may take to finish before the relay sends it again.
     outbox_task_lease_seconds: float = Field(default=300.0, gt=0)
+    # Runs of a task before it is dead-lettered; a permanent error dead-letters it at once.
+    task_max_attempts: int = Field(default=5, ge=1)
+    # Delay before retry n after a transient error: a random share (full jitter) of
+    # min(TASK_RETRY_MAX_SECONDS, TASK_RETRY_BASE_SECONDS * TASK_RETRY_FACTOR ** (n - 1)).
+    task_retry_base_seconds: float = Field(default=1.0, gt=0)
+    task_retry_factor: float = Field(default=2.0, ge=1)
+    task_retry_max_seconds: float = Field(default=300.0, gt=0)
+
+    # Outgoing email. With no SMTP_HOST, emails are skipped and in-app notifications still work.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Nappatzim <no-reply@localhost>"
+    # Upgrade the connection with STARTTLS before logging in; fails if the server lacks it.
+    smtp_starttls: bool = True
+
+    # How long an export file stays downloadable; the hourly purge deletes it afterwards.
+    export_expiry_seconds: float = Field(default=24 * 3600.0, gt=0)
 
     @field_validator("database_replica_urls", mode="before")
     @classmethod
@@ -61,7 +81,7 @@ class Settings(BaseSettings):
             return [url.strip() for url in value.split(",") if url.strip()]
         return value
 
-    @field_validator("database_url", "redis_url", mode="before")
+    @field_validator("database_url", "redis_url", "smtp_host", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

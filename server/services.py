@@ -84,6 +84,7 @@ class Services:
             self.broker,
             poll_seconds=self.settings.outbox_poll_seconds,
             task_lease=timedelta(seconds=self.settings.outbox_task_lease_seconds),
+            max_attempts=self.settings.task_max_attempts,
         )
         if start_broker:
             await self._start_broker()

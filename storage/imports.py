@@ -9,25 +9,60 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
-from storage.models import Category, Exercise, Workout, WorkoutSet
+from storage.bulk_insert import allocate_ids, insert_rows
+from storage.models import WORKOUT_FINISHED, Category, Exercise, Workout, WorkoutSet
 from storage.names import normalize_exercise_name
 from storage.types import utcnow
 
 if TYPE_CHECKING:
-    from tasks.strong import ParsedWorkout
+    from tasks.parsed import ParsedWorkout
 
 log = logging.getLogger(__name__)
 
-# Workouts written per round of INSERTs. Progress is reported after each round.
-BATCH_WORKOUTS = 200
+# Workouts written per round of inserts. Progress is reported after each round.
+BATCH_WORKOUTS = 500
 # Values per IN (...) lookup, well under SQLite's limit of bound parameters.
 LOOKUP_CHUNK = 500
-SET_COLUMNS = ("exercise_id", "order", "value", "reps", "rest_minutes")
+WORKOUT_COLUMNS = (
+    "id",
+    "user_id",
+    "category_id",
+    "notes",
+    "import_key",
+    "status",
+    "created_at",
+    "updated_at",
+)
+EXERCISE_COLUMNS = (
+    "id",
+    "workout_id",
+    "user_id",
+    "type",
+    "name",
+    "name_key",
+    "unit",
+    "notes",
+    "order",
+    "superset_id",
+)
+SET_COLUMNS = (
+    "id",
+    "exercise_id",
+    "order",
+    "value",
+    "reps",
+    "rest_minutes",
+    "set_type",
+    "rpe",
+    "duration_seconds",
+    "distance_m",
+    "notes",
+)
 
 Progress = Callable[[float], Awaitable[None]]
 
@@ -52,6 +87,11 @@ def import_key(fmt: str, local_date: datetime, workout_name: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()
 
 
+def workout_import_key(fmt: str, workout: ParsedWorkout) -> str:
+    key_name = workout.name if workout.key_name is None else workout.key_name
+    return import_key(fmt, workout.local_date, key_name)
+
+
 async def create_imported_workouts(
     session: AsyncSession,
     *,
@@ -64,9 +104,10 @@ async def create_imported_workouts(
 
     Runs in the caller's transaction and adds one outbox task that recomputes progress for
     the new workouts. A category is matched by its exact name, so "Push" and "PUSH" stay two
-    categories, as the file has them.
+    categories, as the file has them. Imports of one user run one at a time.
     """
-    keyed = [(import_key(fmt, w.local_date, w.name), w) for w in workouts]
+    await _lock_user_imports(session, user_id)
+    keyed = [(workout_import_key(fmt, w), w) for w in workouts]
     existing = await _existing_keys(session, user_id=user_id, keys=[key for key, _ in keyed])
     fresh = [(key, workout) for key, workout in keyed if key not in existing]
     counts = ImportCounts(skipped=len(keyed) - len(fresh))
@@ -76,10 +117,16 @@ async def create_imported_workouts(
     categories = await _category_ids(
         session, user_id=user_id, names={workout.name for _, workout in fresh}
     )
+    name_keys: dict[str, str] = {}
     for start in range(0, len(fresh), BATCH_WORKOUTS):
         batch = fresh[start : start + BATCH_WORKOUTS]
         await _insert_batch(
-            session, user_id=user_id, batch=batch, categories=categories, counts=counts
+            session,
+            user_id=user_id,
+            batch=batch,
+            categories=categories,
+            name_keys=name_keys,
+            counts=counts,
         )
         if on_progress is not None:
             await on_progress(min(1.0, (start + len(batch)) / len(fresh)))
@@ -102,86 +149,87 @@ async def _insert_batch(
     user_id: int,
     batch: list[tuple[str, ParsedWorkout]],
     categories: dict[str, int],
+    name_keys: dict[str, str],
     counts: ImportCounts,
 ) -> None:
-    workout_rows = [
-        {
-            "user_id": user_id,
-            "category_id": categories[workout.name],
-            "notes": workout.notes,
-            "import_key": key,
-            "created_at": workout.date,
-            "updated_at": workout.date,
-        }
-        for key, workout in batch
-    ]
-    workout_ids = await _insert_returning_ids(session, Workout, workout_rows)
+    exercise_total = sum(len(workout.exercises) for _, workout in batch)
+    set_total = sum(len(e.sets) for _, workout in batch for e in workout.exercises)
+    workout_ids = await allocate_ids(session, Workout, len(batch))
+    exercise_ids = iter(await allocate_ids(session, Exercise, exercise_total))
+    set_ids = iter(await allocate_ids(session, WorkoutSet, set_total))
 
-    exercise_rows: list[dict[str, Any]] = []
-    exercise_sets = []
-    for workout_id, (_, workout) in zip(workout_ids, batch, strict=True):
-        for order, exercise in enumerate(workout.exercises, start=1):
-            exercise_rows.append(
-                {
-                    "workout_id": workout_id,
-                    "user_id": user_id,
-                    "type": exercise.type,
-                    "name": exercise.name,
-                    "name_key": normalize_exercise_name(exercise.name),
-                    "unit": exercise.unit,
-                    "notes": exercise.notes,
-                    "order": order,
-                }
+    workout_rows: list[tuple[Any, ...]] = []
+    exercise_rows: list[tuple[Any, ...]] = []
+    set_rows: list[tuple[Any, ...]] = []
+    for workout_id, (key, workout) in zip(workout_ids, batch, strict=True):
+        workout_rows.append(
+            (
+                workout_id,
+                user_id,
+                categories[workout.name],
+                workout.notes,
+                key,
+                WORKOUT_FINISHED,
+                workout.date,
+                workout.date,
             )
-            exercise_sets.append(exercise.sets)
-    exercise_ids = await _insert_returning_ids(session, Exercise, exercise_rows)
-
-    set_rows = [
-        (
-            exercise_id,
-            item.order,
-            item.value,
-            item.reps,
-            None if item.rest_seconds is None else round(item.rest_seconds / 60, 6),
         )
-        for exercise_id, sets in zip(exercise_ids, exercise_sets, strict=True)
-        for item in sets
-    ]
-    await _insert_sets(session, set_rows)
+        for order, exercise in enumerate(workout.exercises, start=1):
+            exercise_id = next(exercise_ids)
+            name_key = name_keys.get(exercise.name)
+            if name_key is None:
+                name_key = name_keys[exercise.name] = normalize_exercise_name(exercise.name)
+            exercise_rows.append(
+                (
+                    exercise_id,
+                    workout_id,
+                    user_id,
+                    exercise.type,
+                    exercise.name,
+                    name_key,
+                    exercise.unit,
+                    exercise.notes,
+                    order,
+                    exercise.superset_id,
+                )
+            )
+            set_rows.extend(
+                (
+                    next(set_ids),
+                    exercise_id,
+                    item.order,
+                    item.value,
+                    item.reps,
+                    None if item.rest_seconds is None else round(item.rest_seconds / 60, 6),
+                    item.set_type,
+                    item.rpe,
+                    item.duration_seconds,
+                    item.distance_m,
+                    item.notes,
+                )
+                for item in exercise.sets
+            )
 
-    counts.workouts += len(workout_ids)
-    counts.exercises += len(exercise_ids)
+    await insert_rows(session, Workout, WORKOUT_COLUMNS, workout_rows)
+    await insert_rows(session, Exercise, EXERCISE_COLUMNS, exercise_rows)
+    await insert_rows(session, WorkoutSet, SET_COLUMNS, set_rows)
+    counts.workouts += len(workout_rows)
+    counts.exercises += len(exercise_rows)
     counts.sets += len(set_rows)
     counts.workout_ids.extend(workout_ids)
 
 
-async def _insert_returning_ids(
-    session: AsyncSession, model: type[Workout] | type[Exercise], rows: list[dict[str, Any]]
-) -> list[int]:
-    """Insert rows in multi-row statements and return their ids in the order of `rows`."""
-    if not rows:
-        return []
-    statement = insert(model).returning(model.id, sort_by_parameter_order=True)
-    result = await session.execute(statement, rows)
-    return list(result.scalars())
+async def _lock_user_imports(session: AsyncSession, user_id: int) -> None:
+    """Make a second import of the same user wait for the first to commit.
 
-
-async def _insert_sets(session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
-    """Insert set rows with COPY on asyncpg, else with one executemany INSERT."""
-    if not rows:
-        return
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql" and connection.dialect.driver == "asyncpg":
-        raw = await connection.get_raw_connection()
-        # The raw connection is inside the session's transaction, so COPY commits or rolls
-        # back with the rest of the import.
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            WorkoutSet.__tablename__, records=rows, columns=SET_COLUMNS
+    The second then finds the first one's import keys and skips those workouts, instead of
+    failing on the unique key. SQLite's write lock already serializes imports.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"import:{user_id}"},
         )
-        return
-    await session.execute(
-        insert(WorkoutSet), [dict(zip(SET_COLUMNS, row, strict=True)) for row in rows]
-    )
 
 
 async def _existing_keys(session: AsyncSession, *, user_id: int, keys: list[str]) -> set[str]:

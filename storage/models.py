@@ -49,7 +49,12 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (SQLITE_AUTOINCREMENT,)
+    __table_args__ = (
+        # The notification schedules look users up by local reminder time and by time zone.
+        Index("ix_users_reminder_time", "reminder_time", "timezone"),
+        Index("ix_users_timezone", "timezone"),
+        SQLITE_AUTOINCREMENT,
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -287,9 +292,12 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Sends of a task row so far; each send is one attempt of the task.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     available_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The error of the task's last failed run, while the task waits for its retry.
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Job(Base):
@@ -370,7 +378,7 @@ class EmailDelivery(Base):
     """An email sent or being sent; its key makes a second send of one event a no-op."""
 
     __tablename__ = "email_deliveries"
-    __table_args__ = (SQLITE_AUTOINCREMENT,)
+    __table_args__ = (Index("ix_email_deliveries_unsent", "sent_at", "id"), SQLITE_AUTOINCREMENT)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -379,6 +387,10 @@ class EmailDelivery(Base):
     subject: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Send attempts so far, and when the last one began. The resend pass skips a row whose
+    # attempt may still be running, and gives up after a few attempts.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ExportFile(Base):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
@@ -41,6 +41,30 @@ def add_event(
 
 def add_task(session: AsyncSession, task_name: str, **kwargs: Any) -> None:
     _add(session, TASK, {"task": task_name, "kwargs": kwargs})
+
+
+def add_retry(
+    session: AsyncSession,
+    task_name: str,
+    kwargs: dict[str, Any],
+    *,
+    available_at: datetime,
+    attempts: int,
+    error: str,
+) -> None:
+    """Queue another run of a task that was sent without an outbox row, such as a scheduled one.
+
+    The row counts the `attempts` made so far and is left to the relay, which sends it at
+    `available_at`.
+    """
+    row = OutboxMessage(
+        kind=TASK,
+        payload={"task": task_name, "kwargs": kwargs},
+        attempts=attempts,
+        available_at=available_at,
+        last_error=error,
+    )
+    session.add(row)
 
 
 def _add(session: AsyncSession, kind: str, payload: dict[str, Any]) -> None:
@@ -85,11 +109,74 @@ async def lease_due(session: AsyncSession, *, limit: int, lease: timedelta) -> l
     ]
 
 
+async def mark_sending(session: AsyncSession, ids: list[int], *, lease: timedelta) -> None:
+    """Count a send of each task row and hide the rows for `lease`, before they are sent.
+
+    Counting before the send means a task that fails at once finds its attempt counted, and
+    its retry time is not overwritten by a lease set after the send.
+    """
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(available_at=utcnow() + lease, attempts=OutboxMessage.attempts + 1)
+    )
+
+
+async def release(session: AsyncSession, ids: list[int]) -> None:
+    """Undo `mark_sending` or `lease_due` for rows whose send failed, so the relay sends them."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(available_at=utcnow(), attempts=OutboxMessage.attempts - 1)
+    )
+
+
 async def extend_lease(session: AsyncSession, ids: list[int], *, lease: timedelta) -> None:
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(available_at=utcnow() + lease)
     )
 
 
+async def get_task_row(session: AsyncSession, row_id: int) -> OutboxMessage | None:
+    """Return a task row, locked until commit on PostgreSQL."""
+    statement = select(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.kind == TASK)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    result = await session.execute(statement.execution_options(populate_existing=True))
+    return result.scalar_one_or_none()
+
+
+async def reschedule(
+    session: AsyncSession, row_id: int, *, available_at: datetime, error: str
+) -> None:
+    """Make the relay send a task row again at `available_at`, after a run that failed."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(available_at=available_at, last_error=error)
+    )
+
+
 async def delete_rows(session: AsyncSession, ids: list[int]) -> None:
     await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+
+
+async def count_task_rows(session: AsyncSession) -> dict[str, int]:
+    """Count task rows: all of them, and those whose last run failed and that will be retried."""
+    tasks = OutboxMessage.kind == TASK
+    total = await session.scalar(select(func.count()).where(tasks))
+    retrying = await session.scalar(
+        select(func.count()).where(tasks, OutboxMessage.last_error.is_not(None))
+    )
+    return {"total": int(total or 0), "retrying": int(retrying or 0)}
+
+
+async def list_retrying_tasks(session: AsyncSession, *, limit: int) -> list[OutboxMessage]:
+    """List task rows whose last run failed, the next one due first."""
+    result = await session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == TASK, OutboxMessage.last_error.is_not(None))
+        .order_by(OutboxMessage.available_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(result.scalars())

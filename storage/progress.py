@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events import names
-from storage import outbox
+from storage import notifications, outbox
+from storage.analytics import apply_analytics_changes
+from storage.bulk_insert import insert_rows
 from storage.grants import live_session_watchers
 from storage.measures import (
     CANONICAL_UNIT,
@@ -34,7 +36,8 @@ from storage.models import (
     Workout,
     WorkoutSet,
 )
-from storage.records import RecordChange, update_records
+from storage.record_holders import BEST_E1RM, MAX_LOAD, ExerciseTops, load_tops
+from storage.records import RecordChange, update_all_records
 from storage.types import utcnow
 
 # The columns that say whether a summary row changed.
@@ -91,20 +94,30 @@ async def apply_workout_changes(
             ExerciseWorkoutStats.workout_id.in_(touched),
         )
     )
-    if new_rows:
-        await session.execute(insert(ExerciseWorkoutStats), new_rows)
+    # COPY on PostgreSQL: an import inserts a summary row per exercise of its whole history.
+    columns = ("user_id", *SUMMARY_COLUMNS)
+    await insert_rows(
+        session,
+        ExerciseWorkoutStats,
+        columns,
+        [tuple(row[column] for column in columns) for row in new_rows],
+    )
+    await apply_analytics_changes(session, user_id=user_id, old_rows=old_rows, new_rows=new_rows)
 
     keys = {row.name_key for row in old_rows} | {row["name_key"] for row in new_rows}
-    totals = await _update_totals(session, user_id, keys, old_rows, new_rows)
-    changes: list[RecordChange] = []
-    for key in sorted(keys):
-        changes += await update_records(
-            session,
-            user_id=user_id,
-            name_key=key,
-            touched=touched,
-            new_sets=[s for item in current.values() if item.name_key == key for s in item.sets],
-        )
+    tops = await load_tops(session, user_id=user_id, keys=keys)
+    totals = await _update_totals(session, user_id, keys, old_rows, new_rows, tops)
+    new_sets: dict[str, list[SetMeasure]] = defaultdict(list)
+    for item in current.values():
+        new_sets[item.name_key].extend(item.sets)
+    changes = await update_all_records(
+        session,
+        user_id=user_id,
+        keys=sorted(keys),
+        touched=touched,
+        new_sets=new_sets,
+        tops=tops,
+    )
 
     exercises = await _progress_payload(session, user_id, totals)
     if not changes and _same_summaries(old_rows, new_rows):
@@ -131,6 +144,10 @@ async def apply_workout_changes(
                 session_id=session_id,
                 watchers=watchers,
             )
+            if change.event == names.RECORD_ACHIEVED:
+                notifications.add_achievement_task(
+                    session, user_id=user_id, record=change.payload()
+                )
     return exercises, changes
 
 
@@ -172,41 +189,60 @@ async def _lock_user(session: AsyncSession, user_id: int) -> None:
 async def _load_exercises(
     session: AsyncSession, *, user_id: int, workout_ids: set[int]
 ) -> dict[tuple[int, str], ExerciseInWorkout]:
-    query = (
-        select(
-            Workout.id.label("workout_id"),
-            Workout.created_at,
-            Workout.category_id,
-            Exercise.name,
-            Exercise.name_key,
-            Exercise.type,
-            Exercise.unit,
-            WorkoutSet.id.label("set_id"),
-            WorkoutSet.value,
-            WorkoutSet.reps,
+    # Workouts first, so the per-set rows below carry no per-workout columns.
+    result = await session.execute(
+        select(Workout.id, Workout.created_at, Workout.category_id).where(
+            Workout.user_id == user_id, Workout.id.in_(workout_ids)
         )
-        .join(Exercise, Exercise.workout_id == Workout.id)
-        .join(WorkoutSet, WorkoutSet.exercise_id == Exercise.id)
-        .where(Workout.user_id == user_id, Workout.id.in_(workout_ids))
-        .order_by(Workout.id, Exercise.order, Exercise.id, WorkoutSet.order, WorkoutSet.id)
     )
+    workouts = {workout_id: (created_at, category) for workout_id, created_at, category in result}
+    if not workouts:
+        return {}
+    # Exercises and sets in two queries, so the exercise's names are not repeated on every
+    # set row, and Core columns rather than ORM attributes, so rows come back as plain tuples.
+    exercise = cast(Table, Exercise.__table__).c
+    sets = cast(Table, WorkoutSet.__table__).c
+    in_workouts = exercise.workout_id.in_(workouts)
+    exercise_rows = (
+        await session.execute(
+            select(
+                exercise.id,
+                exercise.workout_id,
+                exercise.name,
+                exercise.name_key,
+                exercise.type,
+                exercise.unit,
+            )
+            .where(in_workouts)
+            .order_by(exercise.workout_id, exercise.order, exercise.id)
+        )
+    ).all()
+    set_rows = (
+        await session.execute(
+            select(sets.exercise_id, sets.id, sets.value, sets.reps)
+            .where(sets.exercise_id.in_(select(exercise.id).where(in_workouts)))
+            .order_by(sets.exercise_id, sets.order, sets.id)
+        )
+    ).all()
+    sets_of: dict[int, list[tuple[int, float | None, int]]] = defaultdict(list)
+    for exercise_id, set_id, value, reps in set_rows:
+        sets_of[exercise_id].append((set_id, value, reps))
+
     exercises: dict[tuple[int, str], ExerciseInWorkout] = {}
-    for row in await session.execute(query):
-        item = exercises.get((row.workout_id, row.name_key))
+    for exercise_id, workout_id, name, name_key, kind, unit in exercise_rows:
+        measured = sets_of.get(exercise_id)
+        if not measured:
+            continue
+        performed_at, category_id = workouts[workout_id]
+        item = exercises.get((workout_id, name_key))
         if item is None:
-            item = ExerciseInWorkout(
-                row.workout_id, row.name_key, row.name, row.type, row.category_id
-            )
-            exercises[(row.workout_id, row.name_key)] = item
-        item.sets.append(
+            item = ExerciseInWorkout(workout_id, name_key, name, kind, category_id)
+            exercises[(workout_id, name_key)] = item
+        item.sets.extend(
             SetMeasure(
-                set_id=row.set_id,
-                workout_id=row.workout_id,
-                performed_at=row.created_at,
-                type=row.type,
-                value=to_canonical(row.value, row.type, row.unit),
-                reps=row.reps,
+                set_id, workout_id, performed_at, kind, to_canonical(value, kind, unit), reps
             )
+            for set_id, value, reps in measured
         )
     return exercises
 
@@ -257,6 +293,7 @@ async def _update_totals(
     keys: set[str],
     old_rows: list[ExerciseWorkoutStats],
     new_rows: list[dict[str, Any]],
+    tops: dict[str, ExerciseTops],
 ) -> list[ExerciseProgress]:
     """Add the difference between new and old summaries to each exercise's running totals."""
     delta: dict[str, list[float]] = defaultdict(lambda: [0.0, 0, 0, 0])
@@ -310,8 +347,8 @@ async def _update_totals(
             row.name = latest[key]["name"]
             row.type = latest[key]["type"]
             row.category_id = latest[key]["category_id"]
-        row.max_load = await _top_value(session, user_id, key, ExerciseWorkoutStats.max_load)
-        row.best_e1rm = await _top_value(session, user_id, key, ExerciseWorkoutStats.best_e1rm)
+        row.max_load = _top_value(tops, key, MAX_LOAD)
+        row.best_e1rm = _top_value(tops, key, BEST_E1RM)
         row.updated_at = utcnow()
         totals.append(row)
     await session.flush()
@@ -321,19 +358,11 @@ async def _update_totals(
     return totals
 
 
-async def _top_value(session: AsyncSession, user_id: int, key: str, column: Any) -> float | None:
-    result = await session.execute(
-        select(column)
-        .where(
-            ExerciseWorkoutStats.user_id == user_id,
-            ExerciseWorkoutStats.name_key == key,
-            column.is_not(None),
-        )
-        .order_by(column.desc())
-        .limit(1)
-    )
-    value: float | None = result.scalar_one_or_none()
-    return value
+def _top_value(tops: dict[str, ExerciseTops], key: str, kind: str) -> float | None:
+    """Return the exercise's best value of a kind over all its summary rows, if any."""
+    exercise = tops.get(key)
+    holder = exercise.holders[kind] if exercise is not None else None
+    return holder.value if holder is not None else None
 
 
 async def _progress_payload(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,33 +20,30 @@ from storage.measures import (
     rep_frontier,
     to_canonical,
 )
-from storage.models import Exercise, ExerciseWorkoutStats, PersonalRecord, Workout, WorkoutSet
+from storage.models import Exercise, PersonalRecord, Workout, WorkoutSet
+from storage.record_holders import (
+    BEST_E1RM,
+    MAX_LOAD,
+    MAX_SET_VOLUME,
+    MAX_WORKOUT_VOLUME,
+    SINGLE_KINDS,
+    ExerciseTops,
+    Holder,
+)
 
-MAX_LOAD = "max_load"
-BEST_E1RM = "best_e1rm"
-MAX_SET_VOLUME = "max_set_volume"
-MAX_WORKOUT_VOLUME = "max_workout_volume"
+__all__ = [
+    "BEST_E1RM",
+    "MAX_LOAD",
+    "MAX_REPS",
+    "MAX_SET_VOLUME",
+    "MAX_WORKOUT_VOLUME",
+    "RecordChange",
+    "update_all_records",
+]
+
 MAX_REPS = "max_reps"
-
-# Each single-holder kind, with the summary columns of its value and of the set that made it.
-SINGLE_KINDS = {
-    MAX_LOAD: (ExerciseWorkoutStats.max_load, ExerciseWorkoutStats.max_load_set_id),
-    BEST_E1RM: (ExerciseWorkoutStats.best_e1rm, ExerciseWorkoutStats.best_e1rm_set_id),
-    MAX_SET_VOLUME: (
-        ExerciseWorkoutStats.max_set_volume,
-        ExerciseWorkoutStats.max_set_volume_set_id,
-    ),
-    MAX_WORKOUT_VOLUME: (ExerciseWorkoutStats.volume, None),
-}
-
-
-@dataclass(frozen=True)
-class Holder:
-    value: float
-    set_id: int | None
-    workout_id: int
-    achieved_at: datetime
-    load: float | None = None
+# Exercises per IN (...) lookup of stored records.
+LOOKUP_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -81,30 +77,58 @@ class RecordChange:
         return data
 
 
-async def update_records(
+async def update_all_records(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    keys: Sequence[str],
+    touched: set[int],
+    new_sets: Mapping[str, Sequence[SetMeasure]],
+    tops: Mapping[str, ExerciseTops],
+) -> list[RecordChange]:
+    """Store the current holder of every record kind of each exercise; return what changed.
+
+    `tops` holds the holders read from the summary rows after the change (see
+    storage.record_holders.load_tops); an exercise missing from it has no summary rows left.
+    """
+    stored: dict[str, list[PersonalRecord]] = {key: [] for key in keys}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        rows = await session.scalars(
+            select(PersonalRecord).where(
+                PersonalRecord.user_id == user_id,
+                PersonalRecord.name_key.in_(ordered[start : start + LOOKUP_CHUNK]),
+            )
+        )
+        for row in rows:
+            stored[row.name_key].append(row)
+    changes: list[RecordChange] = []
+    for key in ordered:
+        changes += await _update_records(
+            session,
+            user_id=user_id,
+            name_key=key,
+            touched=touched,
+            new_sets=new_sets.get(key, ()),
+            tops=tops.get(key),
+            stored_rows=stored[key],
+        )
+    return changes
+
+
+async def _update_records(
     session: AsyncSession,
     *,
     user_id: int,
     name_key: str,
     touched: set[int],
     new_sets: Sequence[SetMeasure],
+    tops: ExerciseTops | None,
+    stored_rows: list[PersonalRecord],
 ) -> list[RecordChange]:
     """Store the current holder of every record kind of one exercise; return what changed."""
-    summary = await session.scalar(
-        select(ExerciseWorkoutStats)
-        .where(ExerciseWorkoutStats.user_id == user_id, ExerciseWorkoutStats.name_key == name_key)
-        .order_by(ExerciseWorkoutStats.performed_at.desc())
-        .limit(1)
-    )
-    stored = {
-        (row.kind, row.set_id if row.kind == MAX_REPS else None): row
-        for row in await session.scalars(
-            select(PersonalRecord).where(
-                PersonalRecord.user_id == user_id, PersonalRecord.name_key == name_key
-            )
-        )
-    }
-    if summary is None:
+    stored = {(row.kind, row.set_id if row.kind == MAX_REPS else None): row for row in stored_rows}
+    if tops is None:
         # The exercise is gone from the user's history: its records go with it.
         gone = []
         for row in stored.values():
@@ -122,11 +146,11 @@ async def update_records(
             )
         return gone
 
-    name, exercise_type = summary.name, summary.type
+    name, exercise_type = tops.name, tops.type
     unit = CANONICAL_UNIT[exercise_type]
     changes: list[RecordChange] = []
     for kind in SINGLE_KINDS:
-        holder = await _top_holder(session, user_id, name_key, kind)
+        holder = tops.holders[kind]
         current = stored.get((kind, None))
         change = _compare(holder, current, touched)
         if change is not None:
@@ -159,41 +183,6 @@ def _compare(
     if current.workout_id in touched and holder.value < current.value - LOAD_TOLERANCE:
         return names.RECORD_WITHDRAWN
     return None
-
-
-async def _top_holder(
-    session: AsyncSession, user_id: int, name_key: str, kind: str
-) -> Holder | None:
-    value_column, set_column = SINGLE_KINDS[kind]
-    columns: list[Any] = [
-        value_column,
-        ExerciseWorkoutStats.workout_id,
-        ExerciseWorkoutStats.performed_at,
-    ]
-    if set_column is not None:
-        columns.append(set_column)
-    row = (
-        await session.execute(
-            select(*columns)
-            .where(
-                ExerciseWorkoutStats.user_id == user_id,
-                ExerciseWorkoutStats.name_key == name_key,
-                value_column.is_not(None),
-                value_column > 0,
-            )
-            # The earliest of equal values holds the record: a tie is not a new record.
-            .order_by(
-                value_column.desc(),
-                ExerciseWorkoutStats.performed_at,
-                ExerciseWorkoutStats.workout_id,
-            )
-            .limit(1)
-        )
-    ).first()
-    if row is None:
-        return None
-    set_id = row[3] if set_column is not None else None
-    return Holder(float(row[0]), set_id, row[1], row[2])
 
 
 async def _store(
@@ -272,11 +261,14 @@ def _add_to_frontier(frontier: list[RepPoint], new_sets: Sequence[SetMeasure]) -
     for measure in new_sets:
         if measure.value is None or measure.reps < 1:
             continue
+        # The same test as dominates(other, point), before building the point: in an import
+        # nearly every set is dominated.
+        lightest = measure.value - LOAD_TOLERANCE
+        if any(other.load >= lightest and other.reps >= measure.reps for other in result):
+            continue
         point = RepPoint(
             measure.value, measure.reps, measure.set_id, measure.workout_id, measure.performed_at
         )
-        if any(dominates(other, point) for other in result):
-            continue
         result = [other for other in result if not dominates(point, other)] + [point]
     return result
 

@@ -75,3 +75,11 @@ async def revoke_refresh_token(session: AsyncSession, *, token_hash: str) -> boo
         .values(revoked_at=utcnow())
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def set_user_role(session: AsyncSession, *, email: str, role: str) -> bool:
+    """Set the role of the user with this email; return False when there is no such user."""
+    result = await session.execute(
+        update(User).where(User.email == email).values(role=role, updated_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -13,7 +13,9 @@ from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq_redis import RedisStreamBroker
 
 from server.config import Settings
+from tasks.delivery import current_delivery
 from tasks.relay import OutboxAckMiddleware
+from tasks.retry import RetryMiddleware, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +77,18 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         return messages
 
     def _ackable(self, stream: Any, message_id: Any, fields: dict[bytes, Any]) -> AckableMessage:
-        return AckableMessage(
-            data=fields[b"data"],
-            ack=self._ack_generator(id=message_id, queue_name=stream),
-        )
+        ack = self._ack_generator(id=message_id, queue_name=stream)
+
+        async def ack_unless_left_pending() -> None:
+            # The receiver acknowledges inside the asyncio task that ran the message, so this
+            # reads the delivery of that run.
+            delivery = current_delivery()
+            if delivery is not None and delivery.left_pending:
+                log.info("task message %s left unacknowledged, to be delivered again", message_id)
+                return
+            await ack()
+
+        return AckableMessage(data=fields[b"data"], ack=ack_unless_left_pending)
 
 
 def create_broker(settings: Settings) -> AsyncBroker:
@@ -103,6 +113,8 @@ def create_broker(settings: Settings) -> AsyncBroker:
             maxlen=100_000,
             approximate=True,
         )
+    # The retry middleware comes first: its pre_execute records the delivery the others read.
+    broker.add_middlewares(RetryMiddleware(RetryPolicy.from_settings(settings)))
     broker.add_middlewares(OutboxAckMiddleware())
     register_tasks(broker)
     return broker

@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError
 from taskiq import InMemoryBroker
 
 from events.bus import EventBus
 from events.names import JOB_COMPLETED, JOB_FAILED, JOB_PROGRESS
 from server.config import Settings
-from server.errors import is_database_unavailable
 from storage import jobs, users
 from storage.imports import ImportCounts, create_imported_workouts
-from tasks.strong import StrongFormatError, StrongImport, parse_strong
+from tasks.formats import FORMATS, parse_file
+from tasks.leases import JobRun, run_job
+from tasks.parsed import FileFormatError, ParsedFile
 
 if TYPE_CHECKING:
     from server.services import Services
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("strong",)
 # Share of the progress taken by parsing. Writing takes the rest.
 PARSE_SHARE = 0.1
 # At most this many progress events per second and job.
@@ -39,14 +39,16 @@ MAX_PRINTED_ERRORS = 20
 class _ProgressEvents:
     """Publish `job:progress` events, dropping those that come too soon after the last."""
 
-    def __init__(self, bus: EventBus, *, user_id: int, job_id: str):
+    def __init__(self, bus: EventBus, run: JobRun, *, user_id: int):
         self._bus = bus
+        self._run = run
         self._user_id = user_id
-        self._job_id = job_id
+        self._job_id = run.job.id
         self._interval = 1.0 / PROGRESS_EVENTS_PER_SECOND
         self._last_sent = float("-inf")
 
     async def send(self, progress: float) -> None:
+        self._run.set_progress(progress)
         now = time.monotonic()
         if now - self._last_sent < self._interval:
             return
@@ -56,42 +58,41 @@ class _ProgressEvents:
 
 
 async def run_import_job(services: Services, job_id: str) -> None:
-    """Run one import job to its end, leaving a job that has finished already alone.
+    """Run one import job under its lease, leaving a finished or elsewhere-running job alone.
 
-    Errors that mean the database is unreachable propagate, so the task is delivered again.
-    Any other failure marks the job failed and publishes `job:failed`.
+    A file that cannot be read fails the job and publishes `job:failed`. Other errors
+    propagate to the retry middleware, which retries transient ones and dead-letters the rest.
     """
+    await run_job(services, job_id, functools.partial(_run_import, services))
+
+
+async def _run_import(services: Services, run: JobRun) -> None:
+    job = run.job
+    job_id = job.id
     async with services.db.read(primary=True) as session:
-        job = await jobs.get_job(session, job_id=job_id)
-        upload = await jobs.get_upload(session, job_id=job_id) if job else None
-        user = await users.get_user(session, user_id=job.user_id) if job else None
-    if job is None or user is None:
-        log.warning("import job %s not found, nothing to do", job_id)
-        return
-    if job.state in jobs.FINISHED:
-        log.info("import job %s has %s already, nothing to do", job_id, job.state)
+        upload = await jobs.get_upload(session, job_id=job_id)
+        user = await users.get_user(session, user_id=job.user_id)
+    if user is None:
+        log.warning("import job %s has no user, nothing to do", job_id)
         return
     if upload is None:
         await _fail(services, job.user_id, job_id, "the uploaded file is missing")
         return
 
     started = time.monotonic()
-    async with services.write() as session:
-        await jobs.start_job(session, job_id=job_id)
-    events = _ProgressEvents(services.bus, user_id=job.user_id, job_id=job_id)
+    events = _ProgressEvents(services.bus, run, user_id=job.user_id)
     await events.send(0.0)
     try:
-        parsed = await _parse(upload.content, unit=job.params["unit"], timezone=user.timezone)
+        parsed = await _parse(
+            upload.content,
+            fmt=job.params["format"],
+            unit=job.params.get("unit"),
+            timezone=user.timezone,
+        )
         await events.send(PARSE_SHARE)
         result = await _write(services, job.user_id, job_id, job.params["format"], parsed, events)
     except _InvalidInput as error:
         await _fail(services, job.user_id, job_id, str(error))
-        return
-    except Exception as error:
-        if is_database_unavailable(error):
-            raise
-        log.exception("import job %s failed", job_id)
-        await _fail(services, job.user_id, job_id, f"import failed: {type(error).__name__}")
         return
     if result is None:
         log.info("import job %s was finished by another run", job_id)
@@ -113,10 +114,12 @@ class _InvalidInput(Exception):
     """Raised when the file, its unit or the user's time zone cannot be used."""
 
 
-async def _parse(content: bytes, *, unit: str, timezone: str | None) -> StrongImport:
+async def _parse(content: bytes, *, fmt: str, unit: str | None, timezone: str | None) -> ParsedFile:
     try:
-        return await asyncio.to_thread(parse_strong, content, unit=unit, timezone=timezone or "UTC")
-    except StrongFormatError as error:
+        return await asyncio.to_thread(
+            parse_file, fmt, content, unit=unit, timezone=timezone or "UTC"
+        )
+    except FileFormatError as error:
         raise _InvalidInput(f"invalid file: {error}") from None
     except ValueError as error:
         raise _InvalidInput(str(error)) from None
@@ -127,7 +130,7 @@ async def _write(
     user_id: int,
     job_id: str,
     fmt: str,
-    parsed: StrongImport,
+    parsed: ParsedFile,
     events: _ProgressEvents,
 ) -> dict[str, Any] | None:
     """Write the workouts and finish the job in one transaction.
@@ -138,28 +141,21 @@ async def _write(
     async def on_progress(fraction: float) -> None:
         await events.send(PARSE_SHARE + (1 - PARSE_SHARE) * fraction)
 
-    # Two imports of one file that run at once on PostgreSQL: the later one fails on the
-    # unique import key, and its second attempt finds the workouts and skips them.
-    for attempt in (1, 2):
-        try:
-            async with services.write() as session:
-                if not await jobs.claim_job(session, job_id=job_id):
-                    return None
-                counts = await create_imported_workouts(
-                    session,
-                    user_id=user_id,
-                    fmt=fmt,
-                    workouts=parsed.workouts,
-                    on_progress=on_progress,
-                )
-                result = import_result(parsed, counts)
-                await jobs.finish_job(session, job_id=job_id, result=result)
-            return result
-        except IntegrityError:
-            if attempt == 2:
-                raise
-            log.warning("import job %s collided with another import, retrying", job_id)
-    raise AssertionError("unreachable")
+    # Two imports of one user that run at once take turns inside create_imported_workouts,
+    # so the later one finds the earlier one's workouts and skips them.
+    async with services.write() as session:
+        if not await jobs.claim_job(session, job_id=job_id):
+            return None
+        counts = await create_imported_workouts(
+            session,
+            user_id=user_id,
+            fmt=fmt,
+            workouts=parsed.workouts,
+            on_progress=on_progress,
+        )
+        result = import_result(parsed, counts)
+        await jobs.finish_job(session, job_id=job_id, result=result)
+    return result
 
 
 async def _fail(services: Services, user_id: int, job_id: str, error: str) -> None:
@@ -171,7 +167,7 @@ async def _fail(services: Services, user_id: int, job_id: str, error: str) -> No
         await services.bus.publish(user_id, JOB_FAILED, data)
 
 
-def import_result(parsed: StrongImport, counts: ImportCounts) -> dict[str, Any]:
+def import_result(parsed: ParsedFile, counts: ImportCounts) -> dict[str, Any]:
     """Return the JSON result of an import, as stored on its job."""
     return {
         "workouts": counts.workouts,
@@ -189,7 +185,7 @@ def import_result(parsed: StrongImport, counts: ImportCounts) -> dict[str, Any]:
 
 
 async def import_file_command(
-    settings: Settings, *, path: str, email: str, fmt: str, unit: str
+    settings: Settings, *, path: str, email: str, fmt: str, unit: str | None
 ) -> int:
     """Import a file into a user's account and return the exit status.
 
@@ -220,7 +216,7 @@ async def import_file_command(
 
 
 async def _import_file(
-    services: Services, data: bytes, *, path: str, email: str, fmt: str, unit: str
+    services: Services, data: bytes, *, path: str, email: str, fmt: str, unit: str | None
 ) -> int:
     async with services.db.read(primary=True) as session:
         user = await users.get_user_by_email(session, email=email.strip().lower())
@@ -228,7 +224,7 @@ async def _import_file(
         sys.stderr.write(f"user not found: {email}. Register the account first.\n")
         return 1
     try:
-        parsed = await _parse(data, unit=unit, timezone=user.timezone)
+        parsed = await _parse(data, fmt=fmt, unit=unit, timezone=user.timezone)
     except _InvalidInput as error:
         sys.stderr.write(f"{path}: {error}\n")
         return 2

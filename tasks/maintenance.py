@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select
 from taskiq import Context, TaskiqDepends
 
+from storage.exports import delete_expired_export_files
 from storage.models import Job, RefreshToken, Upload
 from storage.types import utcnow
 from tasks.context import services_of
@@ -19,7 +20,7 @@ UPLOAD_RETENTION = timedelta(days=1)
 
 
 async def purge_expired(context: Context = TaskiqDepends()) -> dict[str, int]:
-    """Delete expired or revoked refresh tokens and the uploads of old finished jobs."""
+    """Delete expired or revoked refresh tokens, uploads of old finished jobs, expired exports."""
     services = services_of(context)
     now = utcnow()
     async with services.write() as session:
@@ -34,6 +35,12 @@ async def purge_expired(context: Context = TaskiqDepends()) -> dict[str, int]:
             Job.state.in_(("succeeded", "failed")), Job.updated_at < now - UPLOAD_RETENTION
         )
         uploads = await session.execute(delete(Upload).where(Upload.job_id.in_(finished)))
+        export_files = await delete_expired_export_files(session, now=now)
     counts = {"refreshTokens": tokens.rowcount, "uploads": uploads.rowcount}  # type: ignore[attr-defined]
-    log.info("purged %(refreshTokens)d refresh tokens and %(uploads)d uploads", counts)
+    counts["exportFiles"] = export_files
+    log.info(
+        "purged %(refreshTokens)d refresh tokens, %(uploads)d uploads "
+        "and %(exportFiles)d export files",
+        counts,
+    )
     return counts

@@ -8,26 +8,36 @@ from datetime import timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqResult
 from taskiq.exceptions import SendTaskError
 
 from events.bus import EventBus
-from storage import outbox
+from storage import dead_letters, outbox
 from storage.db import Database
 from storage.models import OutboxMessage
+from tasks.delivery import current_delivery
 
 log = logging.getLogger(__name__)
 
 TASK_ID_PREFIX = "outbox-"
-# A task row sent this many times without its task finishing is dropped and logged.
-MAX_ATTEMPTS = 10
+
+
+def outbox_row_id(task_id: str) -> int | None:
+    """Return the id of the outbox row a task was sent from, or None for another task id."""
+    if not task_id.startswith(TASK_ID_PREFIX):
+        return None
+    number = task_id[len(TASK_ID_PREFIX) :]
+    return int(number) if number.isdigit() else None
 
 
 class OutboxRelay:
     """Send outbox rows right after their write commits, and again when a hand-off failed.
 
-    Task rows stay in the outbox, hidden for `task_lease`, until the task has run; if the
-    queue lost the task (a Redis restart without persistence), the relay sends it again.
+    Task rows stay in the outbox, hidden for `task_lease`, until the task has run. If the
+    queue lost the task (a Redis restart without persistence), the relay sends it again. Each
+    send counts as an attempt, and a row whose lease ran out after `max_attempts` sends is
+    dead-lettered.
     """
 
     def __init__(
@@ -38,34 +48,56 @@ class OutboxRelay:
         *,
         poll_seconds: float,
         task_lease: timedelta,
+        max_attempts: int,
     ):
         self._db = db
         self._bus = bus
         self._broker = broker
         self._poll_seconds = poll_seconds
         self._task_lease = task_lease
+        self._max_attempts = max_attempts
 
-    async def dispatch(self, rows: list[OutboxMessage]) -> None:
-        """Send committed rows; rows not sent stay for the relay loop."""
+    async def dispatch(self, rows: list[OutboxMessage], *, leased: bool = False) -> None:
+        """Send committed rows; rows not sent stay for the relay loop.
+
+        Task rows are counted and leased before they are sent, unless `leased` is true because
+        the relay's `lease_due` did that already.
+        """
+        if not leased:
+            rows = await self._lease_tasks(rows)
         published: list[int] = []
-        kicked: list[int] = []
-        for row in rows:
+        unsent: list[int] = []
+        for index, row in enumerate(rows):
             try:
-                if await self._send(row):
-                    kicked.append(row.id)
-                else:
+                if not await self._send(row):
                     published.append(row.id)
             except (RedisError, OSError, TimeoutError, SendTaskError) as error:
                 log.warning("outbox row %s not sent, the relay retries it: %r", row.id, error)
+                unsent = [later.id for later in rows[index:] if later.kind == outbox.TASK]
                 break
+        if not published and not unsent:
+            return
         try:
             async with self._db.transaction() as session:
                 if published:
                     await outbox.delete_rows(session, published)
-                if kicked:
-                    await outbox.extend_lease(session, kicked, lease=self._task_lease)
+                if unsent:
+                    await outbox.release(session, unsent)
         except Exception as error:  # the rows are idempotent and go again later
             log.warning("outbox rows sent but not marked: %r", error)
+
+    async def _lease_tasks(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Count a send of each task row; return the rows that may be sent now."""
+        task_ids = [row.id for row in rows if row.kind == outbox.TASK]
+        if not task_ids:
+            return rows
+        try:
+            async with self._db.transaction() as session:
+                await outbox.mark_sending(session, task_ids, lease=self._task_lease)
+        except Exception as error:  # the relay sends the task rows after their grace time
+            log.warning("outbox task rows %s not leased, the relay sends them: %r", task_ids, error)
+            return [row for row in rows if row.kind != outbox.TASK]
+        return rows
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send rows whose writer did not hand them on, until `stop` is set.
@@ -84,20 +116,46 @@ class OutboxRelay:
                 pass
 
     async def relay_due(self, *, limit: int = 200) -> int:
+        """Send the rows that are due, and dead-letter tasks whose every send ran out of time."""
         async with self._db.transaction() as session:
             rows = await outbox.lease_due(session, limit=limit, lease=self._task_lease)
-            dead = [row for row in rows if row.attempts > MAX_ATTEMPTS]
-            if dead:
-                await outbox.delete_rows(session, [row.id for row in dead])
-        for row in dead:
+            expired = [
+                row for row in rows if row.kind == outbox.TASK and row.attempts > self._max_attempts
+            ]
+            for row in expired:
+                await self._dead_letter(session, row)
+            events = outbox.pending_rows(session)
+        for row in expired:
             log.error(
-                "outbox row %s dropped after %d attempts: %s", row.id, row.attempts, row.payload
+                "outbox row %s dead-lettered: %d sends did not finish: %s",
+                row.id,
+                row.attempts - 1,
+                row.payload,
             )
-        rows = [row for row in rows if row.attempts <= MAX_ATTEMPTS]
+        if events:
+            await self.dispatch(events)
+        expired_ids = {row.id for row in expired}
+        rows = [row for row in rows if row.id not in expired_ids]
         if rows:
             log.info("relaying %d outbox rows", len(rows))
-            await self.dispatch(rows)
+            await self.dispatch(rows, leased=True)
         return len(rows)
+
+    async def _dead_letter(self, session: AsyncSession, row: OutboxMessage) -> None:
+        sends = row.attempts - 1
+        lease = self._task_lease.total_seconds()
+        await dead_letters.create_dead_letter(
+            session,
+            task_name=row.payload["task"],
+            kwargs=row.payload["kwargs"],
+            error=(
+                f"the task did not finish after {sends} sends: each time it neither succeeded "
+                f"nor failed within OUTBOX_TASK_LEASE_SECONDS ({lease:g}s)"
+            ),
+            job_error=f"failed after {sends} attempts: the task did not finish",
+            attempts=sends,
+            outbox_id=row.id,
+        )
 
     async def _send(self, row: OutboxMessage) -> bool:
         """Send one row; return True for a task row, which stays until its task has run."""
@@ -120,12 +178,19 @@ class OutboxRelay:
 
 
 class OutboxAckMiddleware(TaskiqMiddleware):
-    """Delete a task's outbox row once the task has run without error."""
+    """Delete a task's outbox row once the task has run without error.
+
+    A run that left its message pending, because another run holds the task's job, keeps the
+    row for that other run.
+    """
 
     async def post_execute(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
-        if not message.task_id.startswith(TASK_ID_PREFIX) or result.is_err:
+        row_id = outbox_row_id(message.task_id)
+        if row_id is None or result.is_err:
             return
-        row_id = int(message.task_id[len(TASK_ID_PREFIX) :])
+        delivery = current_delivery()
+        if delivery is not None and delivery.left_pending:
+            return
         db: Database = self.broker.state.services.db
         try:
             async with db.transaction() as session:

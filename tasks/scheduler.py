@@ -20,7 +20,12 @@ from taskiq.exceptions import SendTaskError
 
 from server.config import Settings
 from tasks.broker import create_broker
-from tasks.registry import PURGE_EXPIRED
+from tasks.registry import (
+    PURGE_EXPIRED,
+    RESEND_EMAILS,
+    SEND_REMINDERS,
+    SEND_WEEKLY_SUMMARIES,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +36,13 @@ class Schedule:
     every_seconds: int
 
 
-SCHEDULES = (Schedule(PURGE_EXPIRED, 3600),)
+SCHEDULES = (
+    Schedule(PURGE_EXPIRED, 3600),
+    # Reminders and weekly summaries go out at users' local times, so these run every minute.
+    Schedule(SEND_REMINDERS, 60),
+    Schedule(SEND_WEEKLY_SUMMARIES, 60),
+    Schedule(RESEND_EMAILS, 60),
+)
 
 
 def current_tick(schedule: Schedule, now: float) -> int:

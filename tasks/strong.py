@@ -3,78 +3,56 @@
 Strong writes one row per set, plus a row per rest timer, under English or localized column
 names. A workout is a distinct (date, workout name) pair. Inside a workout, each change of
 exercise name starts a new exercise block, so an exercise done twice gives two exercises.
+Strong writes 0 in the distance and seconds of a set that has none, so zeros are not kept as
+a set's duration or distance.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
-from storage.measures import DISTANCE, TIME, WEIGHT
-from tasks.strong_rows import RestRow, Row, RowError, RowProblem, read_header, read_row
+from tasks.csv_input import data_records, decode, zone
+from tasks.parsed import (
+    MAX_EXERCISE_NAME,
+    MAX_WORKOUT_NAME,
+    Block,
+    FileFormatError,
+    ParseCounts,
+    ParsedExercise,
+    ParsedFile,
+    ParsedSet,
+    ParsedWorkout,
+    RowProblem,
+    SetRow,
+    WorkoutBuilder,
+    check_name,
+)
+from tasks.strong_rows import RestRow, Row, RowReader, read_header
+
+__all__ = [
+    "DISTANCE_UNIT",
+    "LOAD_UNITS",
+    "ParseCounts",
+    "ParsedExercise",
+    "ParsedSet",
+    "ParsedWorkout",
+    "StrongFormatError",
+    "StrongImport",
+    "parse_strong",
+]
 
 LOAD_UNITS = ("kg", "lb")
 # Strong writes distances in the unit system of the load unit chosen at export time.
 DISTANCE_UNIT = {"kg": "km", "lb": "mi"}
-MAX_WORKOUT_NAME = 100
-MAX_EXERCISE_NAME = 200
+
+StrongImport = ParsedFile
 
 
-class StrongFormatError(ValueError):
+class StrongFormatError(FileFormatError):
     """Raised when the file as a whole cannot be read as a Strong export."""
 
 
-@dataclass
-class ParsedSet:
-    order: int
-    value: float | None
-    reps: int
-    line: int
-    rest_seconds: float | None = None
-    rpe: float | None = None
-
-
-@dataclass
-class ParsedExercise:
-    name: str
-    type: str
-    unit: str
-    notes: str | None
-    sets: list[ParsedSet] = field(default_factory=list)
-
-
-@dataclass
-class ParsedWorkout:
-    date: datetime
-    """Start time in UTC."""
-    local_date: datetime
-    """Start time as the file writes it, without a time zone."""
-    name: str
-    notes: str | None
-    duration: str | None
-    exercises: list[ParsedExercise] = field(default_factory=list)
-
-
-@dataclass
-class ParseCounts:
-    rows: int = 0
-    sets: int = 0
-    rest_rows: int = 0
-    error_rows: int = 0
-
-
-@dataclass
-class StrongImport:
-    workouts: list[ParsedWorkout]
-    errors: list[RowError]
-    counts: ParseCounts
-
-
-def parse_strong(data: bytes, *, unit: str, timezone: str = "UTC") -> StrongImport:
+def parse_strong(data: bytes, *, unit: str, timezone: str = "UTC") -> ParsedFile:
     """Parse a Strong CSV export whose loads are in `unit` (kg or lb, chosen at export).
 
     Dates without a time zone are read as local time in `timezone` and returned in UTC.
@@ -84,195 +62,91 @@ def parse_strong(data: bytes, *, unit: str, timezone: str = "UTC") -> StrongImpo
     """
     if unit not in LOAD_UNITS:
         raise ValueError(f"unit: invalid {unit!r}, expected kg or lb")
-    zone = _zone(timezone)
-    text = _decode(data)
+    builder = _StrongBuilder(unit=unit, timezone=timezone)
     try:
+        text = decode(data)
         header = read_header(text)
     except ValueError as error:
         raise StrongFormatError(str(error)) from None
 
-    builder = _WorkoutBuilder(unit=unit, zone=zone)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=header.delimiter, strict=True)
-    last_line = 0
-    while True:
-        first_line = last_line + 1
+    reader = RowReader(header, check_nul="\x00" in text)
+    records = data_records(
+        text, delimiter=header.delimiter, header_line=header.line, builder=builder
+    )
+    for record in records:
         try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            last_line = reader.line_num
-            builder.counts.rows += 1
-            if str(error) == "unexpected end of data":
-                message = "invalid CSV: a quote opened in this row is never closed"
-            else:
-                message = f"invalid CSV: {error}"
-            builder.add_error(first_line, message)
-            continue
-        last_line = reader.line_num
-        if first_line <= header.line or not any(cell.strip() for cell in record):
-            continue
-        builder.counts.rows += 1
-        try:
-            row = read_row(record, header, first_line=first_line, last_line=last_line)
+            row = reader.read(
+                record.cells, first_line=record.first_line, last_line=record.last_line
+            )
         except RowProblem as problem:
-            builder.add_error(first_line, str(problem))
+            builder.add_error(record.first_line, str(problem))
             continue
-        builder.add(row)
+        if isinstance(row, RestRow):
+            builder.counts.rest_rows += 1
+            builder.attach_rest(row)
+        else:
+            builder.add(row, reader.labels)
     return builder.result()
 
 
-class _WorkoutBuilder:
-    """Group rows into workouts and exercise blocks, then turn the blocks into sets."""
+class _StrongBuilder(WorkoutBuilder):
+    """Group rows into workouts by (date, workout name), and into blocks by exercise name."""
 
-    def __init__(self, *, unit: str, zone: ZoneInfo):
+    def __init__(self, *, unit: str, timezone: str):
+        super().__init__(zone(timezone))
         self.unit = unit
-        self.zone = zone
-        self.counts = ParseCounts()
-        self.errors: list[RowError] = []
-        self._workouts: dict[tuple[datetime, str], ParsedWorkout] = {}
-        self._blocks: dict[tuple[datetime, str], list[list[Row]]] = {}
+        self.distance_unit = DISTANCE_UNIT[unit]
+        self._last_rows: dict[tuple[datetime, str], tuple[str, SetRow]] = {}
+        self._valid_names: set[tuple[str, str]] = set()
 
-    def add_error(self, line: int, message: str) -> None:
-        self.errors.append(RowError(line=line, message=message))
-        self.counts.error_rows += 1
+    def add(self, row: Row, labels: dict[str, str]) -> None:
+        names = (row.workout_name, row.exercise_name)
+        if names not in self._valid_names:
+            problem = check_name(
+                row.workout_name, labels["workout_name"], MAX_WORKOUT_NAME
+            ) or check_name(row.exercise_name, labels["exercise_name"], MAX_EXERCISE_NAME)
+            if problem:
+                self.add_error(row.line, problem)
+                return
+            self._valid_names.add(names)
 
-    def add(self, row: Row | RestRow) -> None:
-        if isinstance(row, RestRow):
-            self.counts.rest_rows += 1
-            self._attach_rest(row)
-            return
-        problem = _check_names(row)
-        if problem:
-            self.add_error(row.line, problem)
-            return
         key = (row.local_date, row.workout_name)
-        workout = self._workouts.get(key)
-        if workout is None:
-            workout = ParsedWorkout(
-                date=_to_utc(row.local_date, self.zone),
-                local_date=row.local_date.replace(tzinfo=None),
-                name=row.workout_name,
-                notes=None,
-                duration=None,
-            )
-            self._workouts[key] = workout
-            self._blocks[key] = []
+        draft = self.draft(key, local_date=row.local_date, name=row.workout_name)
+        workout = draft.workout
         workout.notes = workout.notes or row.workout_notes
         workout.duration = workout.duration or row.duration
-        blocks = self._blocks[key]
-        if not blocks or blocks[-1][0].exercise_name != row.exercise_name:
-            blocks.append([])
-        blocks[-1].append(row)
 
-    def _attach_rest(self, rest: RestRow) -> None:
+        blocks = draft.blocks
+        if not blocks or blocks[-1].name != row.exercise_name:
+            blocks.append(Block(row.exercise_name))
+        block = blocks[-1]
+        notes = row.notes
+        if notes and block.notes is None:
+            block.notes = notes
+
+        set_row = SetRow(
+            row.line,
+            row.weight,
+            row.reps,
+            row.distance,
+            row.seconds,
+            self.unit,
+            self.distance_unit,
+            row.rpe,
+            None,
+            # Strong repeats an exercise's note on its rows; a different one belongs to the set.
+            notes if notes and notes != block.notes else None,
+        )
+        block.rows.append(set_row)
+        self._last_rows[key] = (row.exercise_name, set_row)
+
+    def attach_rest(self, rest: RestRow) -> None:
         """Give the rest time to the set just before it, when it belongs to that set's block."""
         if rest.local_date is None or rest.seconds is None:
             return
-        blocks = self._blocks.get((rest.local_date, rest.workout_name))
-        if not blocks:
+        last = self._last_rows.get((rest.local_date, rest.workout_name))
+        if last is None:
             return
-        last = blocks[-1][-1]
-        if last.exercise_name == rest.exercise_name and last.rest_seconds is None:
-            last.rest_seconds = rest.seconds
-
-    def result(self) -> StrongImport:
-        workouts = []
-        for key, workout in self._workouts.items():
-            workout.exercises = [self._exercise(block) for block in self._blocks[key]]
-            self.counts.sets += sum(len(exercise.sets) for exercise in workout.exercises)
-            workouts.append(workout)
-        return StrongImport(workouts=workouts, errors=self.errors, counts=self.counts)
-
-    def _exercise(self, rows: list[Row]) -> ParsedExercise:
-        kind = _exercise_type(rows)
-        if kind == WEIGHT:
-            unit = self.unit
-        elif kind == TIME:
-            unit = "seconds"
-        else:
-            unit = DISTANCE_UNIT[self.unit]
-        notes = next((row.notes for row in rows if row.notes), None)
-        exercise = ParsedExercise(name=rows[0].exercise_name, type=kind, unit=unit, notes=notes)
-        for order, row in enumerate(rows, start=1):
-            if kind == WEIGHT:
-                value, reps = row.weight, int(row.reps or 0)
-            elif kind == TIME:
-                value, reps = row.seconds, 1
-            else:
-                value, reps = row.distance, 1
-            exercise.sets.append(
-                ParsedSet(
-                    order=order,
-                    value=value,
-                    reps=reps,
-                    line=row.line,
-                    rest_seconds=row.rest_seconds,
-                    rpe=row.rpe,
-                )
-            )
-        return exercise
-
-
-def _exercise_type(rows: list[Row]) -> str:
-    """Return weight if any set has a load or reps, else distance, else time.
-
-    Strong fixes the type per exercise, so the rows of one block agree. The one exception
-    seen in real exports is an empty set (all zero), which carries no type of its own.
-    """
-    if any(row.weight or row.reps for row in rows):
-        return WEIGHT
-    if any(row.distance for row in rows):
-        return DISTANCE
-    if any(row.seconds for row in rows):
-        return TIME
-    return WEIGHT
-
-
-def _check_names(row: Row) -> str | None:
-    if not row.workout_name:
-        return f"{row.columns['workout_name']}: missing"
-    if not row.exercise_name:
-        return f"{row.columns['exercise_name']}: missing"
-    if len(row.workout_name) > MAX_WORKOUT_NAME:
-        return (
-            f"{row.columns['workout_name']}: too long ({len(row.workout_name)} characters, "
-            f"the maximum is {MAX_WORKOUT_NAME})"
-        )
-    if len(row.exercise_name) > MAX_EXERCISE_NAME:
-        return (
-            f"{row.columns['exercise_name']}: too long ({len(row.exercise_name)} characters, "
-            f"the maximum is {MAX_EXERCISE_NAME})"
-        )
-    return None
-
-
-def _to_utc(value: datetime, zone: ZoneInfo) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        message = f"timezone: invalid {name!r}, expected an IANA name such as Europe/Berlin"
-        raise ValueError(message) from None
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as error:
-            raise StrongFormatError(f"invalid UTF-16 text at byte {error.start}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise StrongFormatError(
-            f"invalid text: the file is not UTF-8 (bad byte at offset {error.start})"
-        ) from None
-    if not text.strip():
-        raise StrongFormatError("the file is empty")
-    return text
+        exercise_name, set_row = last
+        if exercise_name == rest.exercise_name and set_row.rest_seconds is None:
+            set_row.rest_seconds = rest.seconds

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.measures import MAX_REPS, MAX_VALUE
+from storage.measures import MAX_REPS
+from tasks.csv_input import Header, Numbers, find_header
+from tasks.parsed import MAX_RPE, RowError, RowProblem
+
+__all__ = ["Header", "RestRow", "Row", "RowError", "RowProblem", "RowReader", "read_header"]
 
 # Column names as Strong writes them, case-folded, by the field they contain. Strong translates
 # the header into the app's language, and "Reihenfolge festlegen" is its German "Set Order".
@@ -38,44 +37,14 @@ ENGLISH_NAMES = {
     "reps": "Reps",
 }
 _FIELD_BY_NAME = {name: key for key, names in COLUMN_NAMES.items() for name in names}
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-# Reps are stored in a 32-bit column. No real set comes near this limit.
-# Strong's pound-to-kilogram conversions leave artefacts such as 37.49999999999999.
-DECIMALS = 6
 
 
-class RowProblem(ValueError):
-    """Raised when one row cannot be read. The message names the column and the reason."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-
-
-@dataclass(frozen=True)
-class Header:
-    delimiter: str
-    line: int
-    """Line number of the header's last line."""
-    width: int
-    index: dict[str, int]
-    labels: dict[str, str]
-    """The file's own name of each column, for error messages."""
-
-    @property
-    def decimal_comma(self) -> bool:
-        return self.delimiter == ";"
-
-
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int
     local_date: datetime
     workout_name: str
     exercise_name: str
-    set_order: int
     weight: float | None
     reps: float | None
     distance: float | None
@@ -84,8 +53,6 @@ class Row:
     workout_notes: str | None
     duration: str | None
     rpe: float | None
-    columns: dict[str, str]
-    rest_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -100,11 +67,7 @@ class RestRow:
 
 def read_header(text: str) -> Header:
     """Find the header and the delimiter (`,` or `;`) under which it names the most columns."""
-    best: Header | None = None
-    for delimiter in (",", ";"):
-        header = _try_header(text, delimiter)
-        if header is not None and (best is None or len(header.index) > len(best.index)):
-            best = header
+    best = find_header(text, _FIELD_BY_NAME)
     if best is None:
         raise ValueError("invalid CSV: no header row found")
     missing = [ENGLISH_NAMES[key] for key in REQUIRED if key not in best.index]
@@ -117,142 +80,127 @@ def read_header(text: str) -> Header:
     return best
 
 
-def _try_header(text: str, delimiter: str) -> Header | None:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        for record in reader:
-            if any(cell.strip() for cell in record):
-                break
-        else:
-            return None
-    except csv.Error:
-        return None
-    index: dict[str, int] = {}
-    labels: dict[str, str] = {}
-    for position, cell in enumerate(record):
-        key = _FIELD_BY_NAME.get(_fold(cell))
-        if key is not None and key not in index:
-            index[key] = position
-            labels[key] = cell.strip()
-    return Header(delimiter, reader.line_num, len(record), index, labels)
+class RowReader:
+    """Read the data records of one file, caching the numbers and dates that repeat."""
 
+    def __init__(self, header: Header, *, check_nul: bool):
+        self.header = header
+        self.labels = header.labels
+        self._check_nul = check_nul
+        self._numbers = Numbers(decimal_comma=header.decimal_comma)
+        self._dates: dict[str, datetime | None] = {}
+        index = header.index
+        self._optional = {key: index.get(key, -1) for key in COLUMN_NAMES}
+        # Positions of the required columns, read on every row.
+        self._weight = index["weight"]
+        self._reps = index["reps"]
+        self._workout_name = index["workout_name"]
+        self._exercise_name = index["exercise_name"]
 
-def read_row(
-    record: list[str], header: Header, *, first_line: int, last_line: int
-) -> Row | RestRow:
-    """Read one data record, raising RowProblem with the column name when a cell is invalid."""
-    if len(record) != header.width:
-        message = f"wrong number of columns: {len(record)}, expected {header.width}"
-        if last_line > first_line:
-            message += f" (the row runs to line {last_line}: a quote may be unclosed)"
-        raise RowProblem(message)
-    reader = _Cells(record, header)
-    order = reader.set_order()
-    weight = reader.number("weight")
-    reps = reader.number("reps")
-    if order is None:
-        if weight or reps:
-            label = header.labels["set_order"]
-            raise RowProblem(
-                f"{label}: invalid {reader.text('set_order')!r}, expected a set number "
-                "(only rest timer rows may have another label, and they have no weight or reps)"
+    def read(self, record: list[str], *, first_line: int, last_line: int) -> Row | RestRow:
+        """Read one data record, raising RowProblem with the column name when a cell is invalid."""
+        header = self.header
+        if len(record) != header.width:
+            message = f"wrong number of columns: {len(record)}, expected {header.width}"
+            if last_line > first_line:
+                message += f" (the row runs to line {last_line}: a quote may be unclosed)"
+            raise RowProblem(message)
+        if self._check_nul:
+            for key, position in self._optional.items():
+                if position >= 0 and "\x00" in record[position]:
+                    raise RowProblem(f"{self.labels[key]}: invalid, contains a NUL character")
+
+        order = self._set_order(record)
+        cell = self._numbers.cell
+        labels = self.labels
+        weight = cell(record[self._weight], labels["weight"])
+        reps = cell(record[self._reps], labels["reps"])
+        if order is None:
+            if weight or reps:
+                raise RowProblem(
+                    f"{labels['set_order']}: invalid {self._text(record, 'set_order')!r}, "
+                    "expected a set number (only rest timer rows may have another label, "
+                    "and they have no weight or reps)"
+                )
+            return RestRow(
+                local_date=self._date_or_none(record),
+                workout_name=self._text(record, "workout_name"),
+                exercise_name=self._text(record, "exercise_name"),
+                seconds=self._lenient_number(record, "seconds"),
             )
-        return RestRow(
-            local_date=reader.date_or_none(),
-            workout_name=reader.text("workout_name"),
-            exercise_name=reader.text("exercise_name"),
-            seconds=reader.number("seconds", lenient=True),
+
+        if reps is not None and not reps.is_integer():
+            raise RowProblem(f"{labels['reps']}: invalid {reps!r}, expected a whole number")
+        if reps is not None and reps > MAX_REPS:
+            raise RowProblem(f"{labels['reps']}: invalid {reps!r}, more than {MAX_REPS}")
+        number = self._number
+        rpe = number(record, "rpe")
+        if rpe is not None and rpe > MAX_RPE:
+            raise RowProblem(f"{labels['rpe']}: invalid {rpe!r}, more than {MAX_RPE:g}")
+
+        text = self._text
+        return Row(
+            first_line,
+            self._date(record),
+            record[self._workout_name].strip(),
+            record[self._exercise_name].strip(),
+            weight,
+            reps,
+            number(record, "distance"),
+            number(record, "seconds"),
+            text(record, "notes") or None,
+            text(record, "workout_notes") or None,
+            text(record, "duration") or None,
+            rpe,
         )
-    if reps is not None and not reps.is_integer():
-        raise RowProblem(f"{header.labels['reps']}: invalid {reps!r}, expected a whole number")
-    if reps is not None and reps > MAX_REPS:
-        raise RowProblem(f"{header.labels['reps']}: invalid {reps!r}, more than {MAX_REPS}")
-    return Row(
-        line=first_line,
-        local_date=reader.date(),
-        workout_name=reader.text("workout_name"),
-        exercise_name=reader.text("exercise_name"),
-        set_order=order,
-        weight=weight,
-        reps=reps,
-        distance=reader.number("distance"),
-        seconds=reader.number("seconds"),
-        notes=reader.text("notes") or None,
-        workout_notes=reader.text("workout_notes") or None,
-        duration=reader.text("duration") or None,
-        rpe=reader.number("rpe"),
-        columns=header.labels,
-    )
 
-
-class _Cells:
-    def __init__(self, record: list[str], header: Header):
-        self._record = record
-        self._header = header
-
-    def text(self, key: str) -> str:
-        position = self._header.index.get(key)
-        if position is None:
+    def _text(self, record: list[str], key: str) -> str:
+        position = self._optional[key]
+        if position < 0:
             return ""
-        value = self._record[position]
-        if "\x00" in value:
-            raise RowProblem(f"{self._header.labels[key]}: invalid, contains a NUL character")
-        return value.strip()
+        return record[position].strip()
 
-    def number(self, key: str, *, lenient: bool = False) -> float | None:
-        raw = self.text(key)
-        if not raw:
+    def _number(self, record: list[str], key: str) -> float | None:
+        position = self._optional[key]
+        if position < 0:
             return None
-        value = _parse_number(raw, decimal_comma=self._header.decimal_comma)
-        if value is None or value < 0:
-            if lenient:
-                return None
-            reason = "a negative number" if value is not None else "not a number"
-            raise RowProblem(f"{self._header.labels[key]}: invalid {raw!r}, {reason}")
-        if value > MAX_VALUE:
-            raise RowProblem(
-                f"{self._header.labels[key]}: invalid {raw!r}, more than {MAX_VALUE:g}"
-            )
-        return round(value, DECIMALS)
+        return self._numbers.cell(record[position], self.labels[key])
 
-    def set_order(self) -> int | None:
+    def _lenient_number(self, record: list[str], key: str) -> float | None:
+        try:
+            return self._number(record, key)
+        except RowProblem:
+            return None
+
+    def _set_order(self, record: list[str]) -> int | None:
         """Return the set number, or None for a label such as Strong's "Rest Timer"."""
-        raw = self.text("set_order")
-        value = _parse_number(raw, decimal_comma=self._header.decimal_comma) if raw else None
+        raw = record[self._optional["set_order"]]
+        value = self._numbers.parse(raw) if raw else None
         if value is None:
             return None
         if value < 0 or not value.is_integer():
-            label = self._header.labels["set_order"]
-            raise RowProblem(f"{label}: invalid {raw!r}, expected a whole number")
+            label = self.labels["set_order"]
+            raise RowProblem(f"{label}: invalid {raw.strip()!r}, expected a whole number")
         return int(value)
 
-    def date(self) -> datetime:
-        value = self.date_or_none()
+    def _date(self, record: list[str]) -> datetime:
+        value = self._date_or_none(record)
         if value is None:
-            raw = self.text("date")
-            label = self._header.labels["date"]
+            raw = self._text(record, "date")
+            label = self.labels["date"]
             message = f"{label}: missing" if not raw else f"{label}: invalid date {raw!r}"
             raise RowProblem(f"{message}, expected YYYY-MM-DD HH:MM:SS")
         return value
 
-    def date_or_none(self) -> datetime | None:
+    def _date_or_none(self, record: list[str]) -> datetime | None:
+        raw = record[self._optional["date"]]
         try:
-            return datetime.fromisoformat(self.text("date"))
+            return self._dates[raw]
+        except KeyError:
+            pass
+        try:
+            value: datetime | None = datetime.fromisoformat(raw.strip())
         except ValueError:
-            return None
-
-
-def _parse_number(raw: str, *, decimal_comma: bool) -> float | None:
-    text = raw
-    if decimal_comma and "," in text:
-        # With `;` as separator a comma is the decimal mark, and a dot can only group digits.
-        text = text.replace(".", "").replace(",", ".")
-    if not _NUMBER.fullmatch(text):
-        return None
-    value = float(text)
-    return value if math.isfinite(value) else None
-
-
-def _fold(name: str) -> str:
-    folded = unicodedata.normalize("NFKC", name).strip().casefold()
-    return " ".join(folded.split())
+            value = None
+        self._dates[raw] = value
+        return value

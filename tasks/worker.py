@@ -25,10 +25,15 @@ async def run_worker(settings: Settings) -> None:
     await work(settings, stop)
 
 
-async def work(settings: Settings, stop: asyncio.Event) -> None:
-    """Run tasks from the queue until `stop` is set."""
+async def work(
+    settings: Settings, stop: asyncio.Event, *, services: Services | None = None
+) -> None:
+    """Run tasks from the queue until `stop` is set.
+
+    A caller may pass `services`, not started yet, to register tasks of its own on its broker.
+    """
     assert settings.redis_url is not None, "a worker needs REDIS_URL"
-    services = Services(settings)
+    services = services or Services(settings)
     services.broker.is_worker_process = True
     await services.start(start_broker=False)
     try:

@@ -37,8 +37,11 @@ WORKOUT = {
 
 
 @pytest.fixture
-async def spawn(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
-    """Start processes that are all stopped at the end of the test."""
+async def spawn(tmp_path: Path, pg_schema: str) -> AsyncIterator[Callable[..., Any]]:
+    """Start processes that are all stopped at the end of the test.
+
+    Depending on pg_schema makes the processes stop before their schema is dropped.
+    """
     started: list[Process] = []
 
     def start(kind: type[Process], settings: Settings) -> Any:

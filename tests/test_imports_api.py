@@ -21,7 +21,17 @@ from tests.live import LiveClient
 
 Client = TestClient[Any, Any]
 STRONG = FIXTURES / "strong"
-JOB_KEYS = {"id", "kind", "state", "progress", "result", "error", "createdAt", "updatedAt"}
+JOB_KEYS = {
+    "id",
+    "kind",
+    "state",
+    "progress",
+    "result",
+    "error",
+    "attempts",
+    "createdAt",
+    "updatedAt",
+}
 
 
 async def upload(
@@ -212,7 +222,7 @@ async def test_job_of_other_user_not_found(client: Client) -> None:
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ("format=hevy&unit=kg", "format"),
+        ("format=runkeeper&unit=kg", "format"),
         ("unit=kg", "format"),
         ("format=strong&unit=stone", "unit"),
         ("format=strong", "unit"),

@@ -78,7 +78,7 @@ async def run_job(db: Database, user_id: int, workout_ids: list[int]) -> list[di
         await apply_workout_changes(session, user_id=user_id, workout_ids=workout_ids)
     async with db.read() as session:
         rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
-    return [row.payload for row in rows]
+    return [row.payload for row in rows if row.kind == "event"]
 
 
 async def progress_of(db: Database, user_id: int, key: str) -> ExerciseProgress | None:

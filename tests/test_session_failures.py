@@ -17,7 +17,8 @@ from tests.test_deployment import login
 
 
 @pytest.fixture
-async def spawn(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+async def spawn(tmp_path: Path, pg_schema: str) -> AsyncIterator[Callable[..., Any]]:
+    # Depending on pg_schema makes the processes stop before their schema is dropped.
     started: list[Process] = []
 
     def start(kind: type[Process], settings: Settings) -> Any:

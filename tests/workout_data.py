@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, func, select, update
+from taskiq import InMemoryBroker
 
 from server.app import SERVICES
 from storage import outbox, workouts
@@ -63,7 +64,14 @@ async def create_workout(
 
 
 async def count_rows(client: Client) -> dict[str, int]:
-    """Count the rows of every table a workouts or categories write touches."""
+    """Count the rows of every table a workouts or categories write touches.
+
+    In the embedded mode the progress tasks of earlier writes run in process and add outbox
+    rows of their own, so they are awaited first.
+    """
+    broker = client.server.app[SERVICES].broker
+    if isinstance(broker, InMemoryBroker):
+        await broker.wait_all()
     counts = {}
     async with database(client).read(primary=True) as session:
         for model in (Category, Workout, Exercise, WorkoutSet, OutboxMessage):

@@ -1,27 +1,22 @@
-"""Uploads of export files to import, and the status of background jobs."""
+"""Uploads of export files to import; follow the job they start at /jobs/{jobId}."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from server.auth import current_user, services
-from server.errors import NotFound, PayloadTooLarge, ValidationFailed, json_response
-from server.schemas import iso
+from server.errors import PayloadTooLarge, ValidationFailed, json_response
 from storage import jobs
-from storage.models import Job
+from tasks.formats import FORMATS, LOAD_UNITS, UNIT_REQUIRED
 
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
-FORMATS = ("strong",)
-LOAD_UNITS = ("kg", "lb")
 # Content types accepted for a file sent as the raw request body.
 RAW_TYPES = ("text/csv", "application/csv", "text/plain", "application/octet-stream")
 # Room for multipart boundaries and part headers around a file at the size limit.
@@ -35,8 +30,10 @@ MAX_FILENAME = 255
 async def create_import(request: web.Request) -> web.Response:
     """Upload an export file and start a job that imports it; follow it at /jobs/{jobId}.
 
-    Query: `format` (strong) and `unit` (kg or lb, the load unit chosen at export). The file
-    is a multipart/form-data field named `file`, or the raw body sent as text/csv.
+    Query: `format` (strong, hevy or fitnotes) and `unit` (kg or lb, the load unit chosen at
+    export). Strong files need `unit`; Hevy and FitNotes files name their unit and use `unit`
+    only where they do not. The file is a multipart/form-data field named `file`, or the raw
+    body sent as text/csv.
     """
     user_id = current_user(request)
     fmt, unit = _import_options(request.query)
@@ -58,35 +55,7 @@ async def create_import(request: web.Request) -> web.Response:
     return json_response({"jobId": job.id, "state": job.state}, status=202)
 
 
-@routes.get("/jobs/{job_id}")
-async def get_job(request: web.Request) -> web.Response:
-    """Return a job's state, progress and result. Another user's job is not found (404)."""
-    user_id = current_user(request)
-    job_id = request.match_info["job_id"]
-    if not _is_uuid(job_id):
-        raise NotFound(f"job {job_id!r} not found")
-    # The worker writes to the primary, so a replica could lag behind the job's state.
-    async with services(request).db.read(primary=True) as session:
-        job = await jobs.get_job(session, job_id=job_id, user_id=user_id)
-    if job is None:
-        raise NotFound(f"job {job_id!r} not found")
-    return json_response(job_reply(job))
-
-
-def job_reply(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "state": job.state,
-        "progress": job.progress,
-        "result": job.result,
-        "error": job.error,
-        "createdAt": iso(job.created_at),
-        "updatedAt": iso(job.updated_at),
-    }
-
-
-def _import_options(query: Mapping[str, str]) -> tuple[str, str]:
+def _import_options(query: Mapping[str, str]) -> tuple[str, str | None]:
     fmt = query.get("format", "").strip().lower()
     if not fmt:
         raise ValidationFailed.field("format", f"missing: expected {', '.join(FORMATS)}")
@@ -94,8 +63,8 @@ def _import_options(query: Mapping[str, str]) -> tuple[str, str]:
         raise ValidationFailed.field(
             "format", f"unsupported {fmt!r}: expected {', '.join(FORMATS)}"
         )
-    unit = query.get("unit", "").strip().lower()
-    if unit not in LOAD_UNITS:
+    unit = query.get("unit", "").strip().lower() or None
+    if unit not in LOAD_UNITS and (unit is not None or fmt in UNIT_REQUIRED):
         reason = f"invalid {unit!r}" if unit else "missing"
         raise ValidationFailed.field(
             "unit", f"{reason}: expected kg or lb, the load unit the file was exported in"
@@ -149,10 +118,3 @@ def _clean_filename(name: str | None) -> str:
         return DEFAULT_FILENAME
     base = PureWindowsPath(PurePosixPath(name).name).name.strip()
     return base[:MAX_FILENAME] or DEFAULT_FILENAME
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 16:52:32.433787
+Create Date: 2026-12-04 17:03:58.617946
 """
 
 from __future__ import annotations
@@ -128,6 +128,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("available_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sqlite_autoincrement=True,
     )
@@ -182,6 +183,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
         sqlite_autoincrement=True,
     )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index("ix_users_reminder_time", ["reminder_time", "timezone"], unique=False)
+        batch_op.create_index("ix_users_timezone", ["timezone"], unique=False)
+
     op.create_table(
         "weekly_stats",
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -219,6 +224,8 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("attempted_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -230,6 +237,7 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_email_deliveries_unsent", ["sent_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_email_deliveries_user_id"), ["user_id"], unique=False)
 
     op.create_table(
@@ -527,10 +535,15 @@ def downgrade() -> None:
     op.drop_table("jobs")
     with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_email_deliveries_user_id"))
+        batch_op.drop_index("ix_email_deliveries_unsent")
 
     op.drop_table("email_deliveries")
     op.drop_table("categories")
     op.drop_table("weekly_stats")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index("ix_users_timezone")
+        batch_op.drop_index("ix_users_reminder_time")
+
     op.drop_table("users")
     with op.batch_alter_table("personal_records", schema=None) as batch_op:
         batch_op.drop_index("ix_records_user_exercise")
