@@ -32,10 +32,12 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         async with Redis(connection_pool=self.connection_pool) as redis:
             delay = 0.5
             while True:
+                _raise_if_cancelling()
                 try:
                     fetched = await self._read_new(redis)
                     claimed = await self._claim_abandoned(redis)
                 except (RedisError, OSError) as error:
+                    _raise_if_cancelling()
                     # Stay alive through a Redis outage: unacknowledged messages stay pending
                     # in the stream and are reclaimed once Redis is back.
                     log.warning("task queue unavailable, retrying in %.1fs: %r", delay, error)
@@ -89,6 +91,14 @@ class ReclaimingStreamBroker(RedisStreamBroker):
             await ack()
 
         return AckableMessage(data=fields[b"data"], ack=ack_unless_left_pending)
+
+
+def _raise_if_cancelling() -> None:
+    # redis-py can swallow a cancellation that arrives during a blocking read, which would
+    # keep this loop, and the worker's shutdown, waiting forever.
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def create_broker(settings: Settings) -> AsyncBroker:
