@@ -74,12 +74,15 @@ def pids_named(command_name: str) -> list[int]:
 class CpuMeter:
     """CPU used by processes between `start` and `stop`, in percent of one core.
 
-    `groups` maps a name to pids whose CPU is summed, such as every PostgreSQL backend.
-    A process that exits in between counts as zero.
+    `groups` maps a name to pids whose CPU is summed. `commands` maps a name to a process
+    name, such as `postgres`, whose processes are found at `start` and again at `stop`, so
+    PostgreSQL backends that start in between count too. A process that exits in between
+    counts as zero.
     """
 
-    def __init__(self, groups: dict[str, list[int]]):
+    def __init__(self, groups: dict[str, list[int]], commands: dict[str, str] | None = None):
         self.groups = groups
+        self.commands = commands or {}
         self.before: dict[int, float] = {}
         self.machine_before = (0, 0)
         self.started = 0.0
@@ -88,15 +91,19 @@ class CpuMeter:
 
     def start(self) -> None:
         self.started = time.monotonic()
+        for name, command in self.commands.items():
+            self.groups[name] = pids_named(command)
         self.before = {pid: _cpu_or_zero(pid) for pids in self.groups.values() for pid in pids}
         self.machine_before = machine_ticks()
 
     def stop(self) -> dict[str, float]:
         """Return each group's CPU, and `machine`: all processes on every core together."""
         seconds = self.seconds = max(time.monotonic() - self.started, 1e-9)
+        for name, command in self.commands.items():
+            self.groups[name] = sorted(set(self.groups[name]) | set(pids_named(command)))
         result = {}
         for name, pids in self.groups.items():
-            used = sum(max(_cpu_or_zero(pid) - self.before[pid], 0.0) for pid in pids)
+            used = sum(max(_cpu_or_zero(pid) - self.before.get(pid, 0.0), 0.0) for pid in pids)
             result[name] = round(100 * used / seconds, 1)
         busy_before, total_before = self.machine_before
         busy, total = machine_ticks()

@@ -1,24 +1,27 @@
-"""Fan-out deliveries per second over two instances: our server against bare python-socketio.
+"""Fan-out deliveries per second over two instances: our server, bare python-socketio, Node.
 
 The scenario is 100 users with 10 devices each, 1,000 websocket clients in all, and each
 user's devices split evenly over two server instances, as a load balancer would spread them.
 A publisher process sends `bench:tick` events to the users' rooms in turn, so each event
 reaches 10 devices, 5 on each instance. It runs a warm-up, then each paced rate in
 turn, then flat out, each bounded in count and time, and counts the deliveries the client
-processes receive and their latency from publish to receipt.
+processes receive and their latency from publish to receipt. The clients run in
+`--client-processes` processes of bench/live_clients.py, by default its minimal `raw` client.
 
-The same clients and publisher load two deployments one after the other:
+The same clients load each target's deployment, one after the other:
 
 - `ours`: two `nappatzim serve` processes; the publisher uses the workers' event bus
   (`EventBus` over a write-only `LiveRedisManager`), which stores each event in the user's
   Redis stream and publishes it on the room's own channel;
 - `bare`: two bench/live_bare_server.py processes with python-socketio's stock
-  `AsyncRedisManager`, which publishes every event on one channel.
+  `AsyncRedisManager`, which publishes every event on one channel;
+- `node` (only when asked for): two bench/node/server.js processes, Node's socket.io 4 with
+  @socket.io/redis-adapter, and bench/node/publish.js with @socket.io/redis-emitter.
 
-    bench/.venv/bin/python bench/live_fanout.py
+    bench/.venv/bin/python bench/live_fanout.py --targets ours,bare,node
 
-Needs PostgreSQL and Redis on 127.0.0.1 as the test suite does. Results go to
-bench/results/live-fanout-<time>.json.
+Needs PostgreSQL and Redis on 127.0.0.1 as the test suite does, and for `node` a
+node_modules folder (`--node-modules`). Results go to bench/results/live-fanout-<time>.json.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +46,6 @@ from live_common import (
     access_token,
     has_uvloop,
     latency_summary,
-    pids_named,
     run,
     stop_on_sigterm,
     wait_for_other_benchmarks,
@@ -58,7 +61,7 @@ async def publish(
 ) -> dict[str, Any]:
     """Run the target's publisher once and return the line it prints."""
     common = [
-        f"--channel={channel(deployment, target)}",
+        f"--channel={channel(deployment, target, args)}",
         f"--users={args.users}",
         f"--phase={phase}",
     ]
@@ -69,7 +72,8 @@ async def publish(
         env = {**os.environ, "NODE_PATH": args.node_modules}
     else:
         script = str(BENCH / "live_publish.py")
-        command = [PYTHON, script, f"--mode={target}", f"--prefix={deployment.redis_prefix}"]
+        mode = "ours" if is_ours(target, args) else target
+        command = [PYTHON, script, f"--mode={mode}", f"--prefix={deployment.redis_prefix}"]
         command += common
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, cwd=BENCH, env=env
@@ -82,9 +86,13 @@ async def publish(
     return result
 
 
-def channel(deployment: Deployment, target: str) -> str:
+def is_ours(target: str, args: argparse.Namespace) -> bool:
+    return target == "ours" or target in args.extra
+
+
+def channel(deployment: Deployment, target: str, args: argparse.Namespace) -> str:
     """Return the Redis channel, or for Node the adapter's key, that the target uses."""
-    if target == "ours":
+    if is_ours(target, args):
         return deployment.channel
     return f"{deployment.redis_prefix}{target}-socketio"
 
@@ -94,10 +102,22 @@ def start_server(
 ) -> Server:
     if target == "ours":
         return deployment.serve(name)
+    if target in args.extra:
+        return deployment.serve(name, shlex.split(args.extra[target].format(name=name)))
     if target == "node":
-        command = ["node", str(BENCH / "node" / "server.js"), "--key", channel(deployment, target)]
+        command = [
+            "node",
+            str(BENCH / "node" / "server.js"),
+            "--key",
+            channel(deployment, target, args),
+        ]
         return deployment.serve(name, command, NODE_PATH=args.node_modules)
-    command = [PYTHON, str(BENCH / "live_bare_server.py"), "--channel", channel(deployment, target)]
+    command = [
+        PYTHON,
+        str(BENCH / "live_bare_server.py"),
+        "--channel",
+        channel(deployment, target, args),
+    ]
     return deployment.serve(name, command)
 
 
@@ -201,8 +221,7 @@ async def measure_target(
         await asyncio.sleep(2)
         groups = {server.name.rsplit("-r", 1)[0]: [server.process.pid] for server in servers}
         groups["clients"] = clients.pids
-        groups["redis"] = pids_named("redis-server")
-        meter = CpuMeter(groups)
+        meter = CpuMeter(groups, {"redis": "redis-server"})
         phases = []
         await run_phase(
             deployment, target, clients, meter, args, "warmup", rate=200, count=400, seconds=10
@@ -299,7 +318,16 @@ def parse_args() -> argparse.Namespace:
         "--targets",
         type=lambda text: text.split(","),
         default=["ours", "bare"],
-        help="comma-separated: ours, bare and node (Node's socket.io, see --node-modules)",
+        help="comma-separated: ours, bare, node (Node's socket.io, see --node-modules) and "
+        "the names given with --extra",
+    )
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="NAME=COMMAND",
+        help="another command that runs our server with our settings, loaded like `ours`; "
+        "{name} in it becomes the server's name, such as ours-a-r1",
     )
     parser.add_argument(
         "--node-modules",
@@ -319,6 +347,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    args.extra = dict(item.split("=", 1) for item in args.extra)
     stop_on_sigterm()
     if not args.no_wait:
         wait_for_other_benchmarks()

@@ -48,7 +48,6 @@ from live_common import (
     access_token,
     has_uvloop,
     latency_summary,
-    pids_named,
     run,
     stop_on_sigterm,
     wait_for_other_benchmarks,
@@ -218,9 +217,7 @@ async def measure(
         }
         groups = {name: [pid] for name, pid in deployment.named_pids().items()}
         groups["load"] = [os.getpid()]
-        groups["postgres"] = pids_named("postgres")
-        groups["redis"] = pids_named("redis-server")
-        meter = CpuMeter(groups)
+        meter = CpuMeter(groups, {"postgres": "postgres", "redis": "redis-server"})
         meter.start()
         started = time.monotonic()
         await asyncio.wait_for(
