@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import asyncpg
 import bare
@@ -24,7 +25,7 @@ from seed import DATABASE, database_url
 from server.schemas import WorkoutListQuery, page_reply, parse_fields
 from server.tokens import ACCESS, TokenSigner
 from server.validation import parse_query
-from storage import workouts
+from storage import workout_pages
 from storage.db import Database
 
 Part = Callable[[], Awaitable[object]]
@@ -55,28 +56,25 @@ async def main(database: str, *, batches: int, calls: int) -> None:
     fields = parse_fields(None)
     user_id = 1
 
-    async with db.read(primary=True) as session:
-        page = await workouts.list_workouts(session, user_id=user_id, fields=fields, limit=20)
+    def read_page(**options: object) -> Awaitable[workout_pages.WorkoutPage]:
+        return db.read_rows(
+            partial(workout_pages.list_workouts, user_id=user_id, **options)  # type: ignore[arg-type]
+        )
+
+    page = await read_page(fields=fields, limit=20)
 
     async def handler_body() -> object:
         signer.verify_access(token)
         query = parse_query({"limit": "20"}, WorkoutListQuery)
         wanted = parse_fields(query.fields)
-        async with db.read(primary=True) as session:
-            result = await workouts.list_workouts(
-                session, user_id=user_id, fields=wanted, limit=query.limit
-            )
+        result = await read_page(fields=wanted, limit=query.limit)
         return orjson.dumps(page_reply(result, wanted))
 
     async def storage_query() -> object:
-        async with db.read(primary=True) as session:
-            return await workouts.list_workouts(session, user_id=user_id, fields=fields, limit=20)
+        return await read_page(fields=fields, limit=20)
 
     async def storage_query_without_exercises() -> object:
-        async with db.read(primary=True) as session:
-            return await workouts.list_workouts(
-                session, user_id=user_id, fields=fields - {"exercises"}, limit=20
-            )
+        return await read_page(fields=fields - {"exercises"}, limit=20)
 
     async def reply() -> object:
         return orjson.dumps(page_reply(page, fields))
@@ -94,8 +92,8 @@ async def main(database: str, *, batches: int, calls: int) -> None:
 
     parts: dict[str, Part] = {
         "handler body: token, query string, storage, reply, orjson": handler_body,
-        "storage.workouts.list_workouts": storage_query,
-        "storage.workouts.list_workouts without exercises": storage_query_without_exercises,
+        "storage.workout_pages.list_workouts": storage_query,
+        "storage.workout_pages.list_workouts without exercises": storage_query_without_exercises,
         "page_reply and orjson.dumps": reply,
         "token check": token_check,
         "bare handler body: 3 asyncpg queries, shaping, orjson": bare_body,

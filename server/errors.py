@@ -81,21 +81,28 @@ class ServiceUnavailable(AppError):
 
 
 def is_database_unavailable(error: BaseException) -> bool:
-    """Tell whether an error means the database could not be reached, not a bad query."""
+    """Tell whether an error means the database could not be reached, not a bad query.
+
+    The error is SQLAlchemy's, or the driver's own where a hot read runs on the driver.
+    """
     if isinstance(error, PoolTimeoutError | ConnectionError | TimeoutError):
         return True
+    original: BaseException = error
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
             return True
         original = getattr(error.orig, "__cause__", None) or error.orig
         if isinstance(original, OSError | ConnectionError | TimeoutError):
             return True
-        # SQLSTATE class 08 is a connection failure; 57P01 to 57P03 mean the server is
-        # shutting down or starting up.
-        state = getattr(original, "sqlstate", None) or ""
-        if state.startswith("08") or state in {"57P01", "57P02", "57P03"}:
+        if "database is locked" in str(error.orig):
             return True
-        return "database is locked" in str(error.orig)
+    # SQLSTATE class 08 is a connection failure; 57P01 to 57P03 mean the server is
+    # shutting down or starting up.
+    state = getattr(original, "sqlstate", None) or ""
+    if state.startswith("08") or state in {"57P01", "57P02", "57P03"}:
+        return True
+    if isinstance(error, DBAPIError):
+        return False
     return isinstance(error, OSError) and error.errno is not None
 
 

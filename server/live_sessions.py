@@ -26,7 +26,7 @@ from storage import grants, outbox, session_sets, sessions
 from storage.categories import RECOMPUTE_PROGRESS
 from storage.models import Workout
 from storage.session_sets import LoggedSet
-from storage.workouts import WorkoutDetail
+from storage.workout_rows import WorkoutDetail
 
 
 async def start_session(services: Services, *, user_id: int, body: SessionCreate) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
@@ -19,18 +19,16 @@ from pydantic import (
 from server.errors import NotFound, ValidationFailed
 from server.validation import CamelModel
 from storage.measures import MAX_REPS, MAX_VALUE
-from storage.models import Category, WorkoutSet
-from storage.workouts import (
+from storage.models import Category
+from storage.workout_rows import (
     WORKOUT_FIELDS,
+    CategoryRecord,
     ExerciseDetail,
-    ExerciseHistory,
-    ExerciseRecords,
-    NewExercise,
-    NewSet,
-    SetRecord,
+    ExerciseRows,
     WorkoutDetail,
     WorkoutPage,
 )
+from storage.workouts import ExerciseHistory, NewExercise, NewSet
 
 ExerciseType = Literal["weight", "time", "distance"]
 UNITS: dict[str, tuple[str, ...]] = {
@@ -264,7 +262,9 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def category_reply(category: Category, *, workout_count: int | None = None) -> dict[str, Any]:
+def category_reply(
+    category: Category | CategoryRecord, *, workout_count: int | None = None
+) -> dict[str, Any]:
     reply: dict[str, Any] = {
         "id": str(category.id),
         "name": category.name,
@@ -278,34 +278,26 @@ def category_reply(category: Category, *, workout_count: int | None = None) -> d
     return reply
 
 
+# The builder of each field of a workout reply, from a WorkoutDetail.
+_WORKOUT_PARTS: dict[str, Callable[[WorkoutDetail], Any]] = {
+    "id": lambda detail: str(detail.workout.id),
+    "notes": lambda detail: detail.workout.notes,
+    "categoryId": lambda detail: str(detail.workout.category_id),
+    "userId": lambda detail: str(detail.workout.user_id),
+    "createdAt": lambda detail: iso(detail.workout.created_at),
+    "updatedAt": lambda detail: iso(detail.workout.updated_at),
+    "category": lambda detail: None if detail.category is None else category_reply(detail.category),
+    "exercises": lambda detail: [exercise_reply(item) for item in detail.exercises or ()],
+}
+
+
 def workout_reply(detail: WorkoutDetail, fields: Iterable[str] = WORKOUT_FIELDS) -> dict[str, Any]:
     """Shape a workout with the keys in `fields`, in the order of WORKOUT_FIELDS."""
-    workout = detail.workout
-    wanted = set(fields)
-    reply: dict[str, Any] = {}
-    for field in WORKOUT_FIELDS:
-        if field not in wanted:
-            continue
-        if field == "id":
-            reply["id"] = str(workout.id)
-        elif field == "notes":
-            reply["notes"] = workout.notes
-        elif field == "categoryId":
-            reply["categoryId"] = str(workout.category_id)
-        elif field == "userId":
-            reply["userId"] = str(workout.user_id)
-        elif field == "createdAt":
-            reply["createdAt"] = iso(workout.created_at)
-        elif field == "updatedAt":
-            reply["updatedAt"] = iso(workout.updated_at)
-        elif field == "category":
-            reply["category"] = category_reply(detail.category) if detail.category else None
-        elif field == "exercises":
-            reply["exercises"] = [exercise_reply(item) for item in detail.exercises or []]
-    return reply
+    wanted = fields if isinstance(fields, frozenset | set) else set(fields)
+    return {name: make(detail) for name, make in _WORKOUT_PARTS.items() if name in wanted}
 
 
-def exercise_reply(detail: ExerciseDetail | ExerciseRecords) -> dict[str, Any]:
+def exercise_reply(detail: ExerciseDetail | ExerciseRows) -> dict[str, Any]:
     exercise = detail.exercise
     return {
         "id": str(exercise.id),
@@ -315,18 +307,17 @@ def exercise_reply(detail: ExerciseDetail | ExerciseRecords) -> dict[str, Any]:
         "unit": exercise.unit,
         "notes": exercise.notes,
         "order": exercise.order,
-        "setsDetail": [set_reply(item) for item in detail.sets],
-    }
-
-
-def set_reply(item: WorkoutSet | SetRecord) -> dict[str, Any]:
-    return {
-        "id": str(item.id),
-        "exerciseId": str(item.exercise_id),
-        "order": item.order,
-        "value": item.value,
-        "reps": item.reps,
-        "restMinutes": item.rest_minutes,
+        "setsDetail": [
+            {
+                "id": str(item.id),
+                "exerciseId": str(item.exercise_id),
+                "order": item.order,
+                "value": item.value,
+                "reps": item.reps,
+                "restMinutes": item.rest_minutes,
+            }
+            for item in detail.sets
+        ],
     }
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -17,9 +19,17 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+T = TypeVar("T")
 
-def create_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> AsyncEngine:
-    """Create an async engine with the connection settings each back end needs."""
+
+def create_engine(
+    url: str, *, schema: str | None = None, pool_size: int = 10, pre_ping: bool = True
+) -> AsyncEngine:
+    """Create an async engine with the connection settings each back end needs.
+
+    `pre_ping` tests each connection as it leaves the pool, which costs a round trip. An
+    engine without it must retry work whose connection turns out to be dead.
+    """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         configure_sqlite(engine.sync_engine)
@@ -36,7 +46,7 @@ def create_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_timeout=5,
         connect_args=connect_args,
     )
@@ -79,6 +89,13 @@ class Database:
         self.engine = create_engine(url, schema=schema)
         self.replicas = [create_engine(u, schema=schema) for u in replica_urls or []]
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # Hot reads run outside a transaction on a pool of their own without pre-ping: a
+        # page read is then its queries' round trips and nothing else.
+        self._reader_engine: AsyncEngine | None = None
+        self.reader = self.engine
+        if not self.is_sqlite:
+            self._reader_engine = create_engine(url, schema=schema, pre_ping=False)
+            self.reader = self._reader_engine.execution_options(isolation_level="AUTOCOMMIT")
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._replica_sessions = [
             async_sessionmaker(replica, expire_on_commit=False) for replica in self.replicas
@@ -105,7 +122,31 @@ class Database:
         async with factory() as session:
             yield session
 
+    async def read_rows(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run the read-only `work` on a pooled connection of the primary, without a transaction.
+
+        Each statement reads the latest committed data. A connection that died while pooled,
+        for example across a database restart, fails on first use; the work then runs once
+        more on a new connection, since a read can be repeated.
+        """
+        try:
+            async with self.reader.connect() as connection:
+                return await work(connection)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        async with self.reader.connect() as connection:
+            return await work(connection)
+
+    @property
+    def engines(self) -> list[AsyncEngine]:
+        """Every engine this database opens connections with."""
+        readers = [] if self._reader_engine is None else [self._reader_engine]
+        return [self.engine, *readers, *self.replicas]
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._reader_engine is not None:
+            await self._reader_engine.dispose()
         for replica in self.replicas:
             await replica.dispose()

@@ -27,7 +27,7 @@ from storage.models import (
     Workout,
     WorkoutSet,
 )
-from storage.workouts import ExerciseDetail
+from storage.workout_rows import ExerciseDetail
 
 
 @dataclass(frozen=True)

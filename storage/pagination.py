@@ -1,4 +1,4 @@
-"""Keyset pagination of workouts: opaque cursors and the row-value condition they stand for."""
+"""Keyset pagination of workouts: opaque cursors that hold the position after a page."""
 
 from __future__ import annotations
 
@@ -6,21 +6,14 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol
 
 import orjson
-from sqlalchemy import ColumnElement, literal, tuple_
-from sqlalchemy.orm import InstrumentedAttribute
 
 from server.errors import ValidationFailed
-from storage.models import Workout
-from storage.types import BigId, UTCDateTime
 
-SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
-    "createdAt": Workout.created_at,
-    "updatedAt": Workout.updated_at,
-    "id": Workout.id,
-}
+# The attribute of a workout that each sort key orders by, after which ties go by id.
+SORT_ATTRIBUTES = {"createdAt": "created_at", "updatedAt": "updated_at", "id": "id"}
 MAX_ID = 2**63 - 1
 _INVALID = "invalid cursor: pass the nextCursor of the previous page unchanged"
 
@@ -45,8 +38,17 @@ class Cursor:
         return base64.urlsafe_b64encode(orjson.dumps(data)).rstrip(b"=").decode()
 
 
-def cursor_after(workout: Workout, *, sort_by: str, sort_order: str) -> Cursor:
-    value = None if sort_by == "id" else getattr(workout, SORT_COLUMNS[sort_by].key)
+class Sortable(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+def cursor_after(workout: Sortable, *, sort_by: str, sort_order: str) -> Cursor:
+    value = None if sort_by == "id" else getattr(workout, SORT_ATTRIBUTES[sort_by])
     return Cursor(sort_by=sort_by, sort_order=sort_order, value=value, last_id=workout.id)
 
 
@@ -76,19 +78,3 @@ def decode_cursor(token: str, *, sort_by: str, sort_order: str) -> Cursor:
     if not valid or not 0 < cursor.last_id <= MAX_ID:
         raise ValidationFailed.field("cursor", _INVALID)
     return cursor
-
-
-def after_cursor(cursor: Cursor) -> ColumnElement[bool]:
-    """Return the condition for rows after the cursor in its order, ties broken by id."""
-    last_id = literal(cursor.last_id, BigId)
-    if cursor.sort_by == "id":
-        return Workout.id < last_id if cursor.sort_order == "desc" else Workout.id > last_id
-    column = SORT_COLUMNS[cursor.sort_by]
-    key = tuple_(column, Workout.id)
-    position = tuple_(literal(cursor.value, UTCDateTime()), last_id)
-    return key < position if cursor.sort_order == "desc" else key > position
-
-
-def order_by(sort_by: str, sort_order: str) -> list[ColumnElement[Any]]:
-    columns = [Workout.id] if sort_by == "id" else [SORT_COLUMNS[sort_by], Workout.id]
-    return [column.desc() if sort_order == "desc" else column.asc() for column in columns]

@@ -27,7 +27,7 @@ from storage.models import (
     WorkoutSet,
 )
 from storage.types import utcnow
-from storage.workouts import ExerciseDetail
+from storage.workout_rows import ExerciseDetail
 
 
 @dataclass

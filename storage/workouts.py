@@ -2,73 +2,20 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, case, delete, exists, func, select
+from sqlalchemy import case, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
 from server.errors import Conflict, NotFound
 from storage import outbox
 from storage.categories import KEEP, RECOMPUTE_PROGRESS, Keep, get_category
 from storage.models import WORKOUT_FINISHED, Category, Exercise, Workout, WorkoutSet
 from storage.names import normalize_exercise_name
-from storage.pagination import SORT_COLUMNS, after_cursor, cursor_after, decode_cursor, order_by
 from storage.types import utcnow
-
-# Every field of a workout in the API, in reply order. Callers may ask for a subset.
-WORKOUT_FIELDS = (
-    "id",
-    "notes",
-    "categoryId",
-    "userId",
-    "createdAt",
-    "updatedAt",
-    "category",
-    "exercises",
-)
-_COLUMNS = {
-    "id": Workout.id,
-    "notes": Workout.notes,
-    "categoryId": Workout.category_id,
-    "userId": Workout.user_id,
-    "createdAt": Workout.created_at,
-    "updatedAt": Workout.updated_at,
-}
-
-_SETS = WorkoutSet.__table__
-_EXERCISES = Exercise.__table__
-# Built once: building a select with an IN list takes about as long as running it. The
-# columns are the table's, not the mapped class's, so rows come back without ORM loading.
-_SELECT_SETS = (
-    select(
-        _SETS.c.id,
-        _SETS.c.exercise_id,
-        _SETS.c.order,
-        _SETS.c.value,
-        _SETS.c.reps,
-        _SETS.c.rest_minutes,
-    )
-    .join(_EXERCISES, _EXERCISES.c.id == _SETS.c.exercise_id)
-    .where(_EXERCISES.c.workout_id.in_(bindparam("workout_ids", expanding=True)))
-    .order_by(_SETS.c.exercise_id, _SETS.c.order, _SETS.c.id)
-)
-_SELECT_EXERCISES = (
-    select(
-        _EXERCISES.c.id,
-        _EXERCISES.c.workout_id,
-        _EXERCISES.c.type,
-        _EXERCISES.c.name,
-        _EXERCISES.c.unit,
-        _EXERCISES.c.notes,
-        _EXERCISES.c.order,
-    )
-    .where(_EXERCISES.c.workout_id.in_(bindparam("workout_ids", expanding=True)))
-    .order_by(_EXERCISES.c.workout_id, _EXERCISES.c.order, _EXERCISES.c.id)
-)
+from storage.workout_rows import ExerciseDetail, WorkoutDetail, load_exercises
 
 
 @dataclass(frozen=True)
@@ -87,61 +34,6 @@ class NewExercise:
     notes: str | None
     order: int
     sets: Sequence[NewSet]
-
-
-@dataclass
-class ExerciseDetail:
-    exercise: Exercise
-    sets: list[WorkoutSet]
-
-
-@dataclass(slots=True)
-class ExerciseRecord:
-    """An exercise as read for a reply: a plain row, cheaper to build than an ORM object."""
-
-    id: int
-    workout_id: int
-    type: str
-    name: str
-    unit: str
-    notes: str | None
-    order: int
-
-
-@dataclass(slots=True)
-class SetRecord:
-    """A set as read for a reply: a plain row, cheaper to build than an ORM object."""
-
-    id: int
-    exercise_id: int
-    order: int
-    value: float | None
-    reps: int
-    rest_minutes: float | None
-
-
-@dataclass
-class ExerciseRecords:
-    """An exercise with its sets as read for a reply, where ExerciseDetail has ORM objects."""
-
-    exercise: ExerciseRecord
-    sets: list[SetRecord]
-
-
-@dataclass
-class WorkoutDetail:
-    """A workout and the parts of it that were loaded. The category and exercises may be absent."""
-
-    workout: Workout
-    category: Category | None = None
-    exercises: Sequence[ExerciseDetail | ExerciseRecords] | None = None
-
-
-@dataclass
-class WorkoutPage:
-    workouts: list[WorkoutDetail]
-    has_more: bool
-    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -163,59 +55,6 @@ class ExerciseHistory:
     entries: list[HistoryEntry] = field(default_factory=list)
 
 
-async def list_workouts(
-    session: AsyncSession,
-    *,
-    user_id: int,
-    fields: Iterable[str] = WORKOUT_FIELDS,
-    sort_by: str = "createdAt",
-    sort_order: str = "desc",
-    limit: int | None = None,
-    cursor: str | None = None,
-    category_id: int | None = None,
-    created_from: datetime | None = None,
-    created_until: datetime | None = None,
-) -> WorkoutPage:
-    """Return one page of the user's finished workouts in keyset order, or all without `limit`.
-
-    Only the columns of `fields` are read, plus the id and the sort column that the cursor
-    needs. A page costs three queries whatever its size: workouts with their categories,
-    their exercises, and the sets of those exercises.
-    """
-    wanted = set(fields)
-    position = decode_cursor(cursor, sort_by=sort_by, sort_order=sort_order) if cursor else None
-
-    query = _select_workouts(wanted, sort_by).where(
-        Workout.user_id == user_id, Workout.status == WORKOUT_FINISHED
-    )
-    if category_id is not None:
-        query = query.where(Workout.category_id == category_id)
-    if created_from is not None:
-        query = query.where(Workout.created_at >= created_from)
-    if created_until is not None:
-        query = query.where(Workout.created_at <= created_until)
-    if position is not None:
-        query = query.where(after_cursor(position))
-    query = query.order_by(*order_by(sort_by, sort_order))
-    if limit is not None:
-        query = query.limit(limit + 1)
-
-    rows = (await session.execute(query)).all()
-    has_more = limit is not None and len(rows) > limit
-    if has_more:
-        rows = rows[:limit]
-    with_category = "category" in wanted
-    details = [WorkoutDetail(row[0], row[1] if with_category else None) for row in rows]
-    if "exercises" in wanted:
-        await _load_exercises(session, details)
-
-    next_cursor = None
-    if has_more:
-        last = details[-1].workout
-        next_cursor = cursor_after(last, sort_by=sort_by, sort_order=sort_order).encode()
-    return WorkoutPage(details, has_more, next_cursor)
-
-
 async def get_workout(session: AsyncSession, *, user_id: int, workout_id: int) -> WorkoutDetail:
     """Return the user's workout in full or raise NotFound, also for another user's id."""
     row = (
@@ -228,7 +67,7 @@ async def get_workout(session: AsyncSession, *, user_id: int, workout_id: int) -
     if row is None:
         raise NotFound("workout not found")
     detail = WorkoutDetail(row[0], row[1])
-    await _load_exercises(session, [detail])
+    await load_exercises(session, [detail])
     return detail
 
 
@@ -303,7 +142,7 @@ async def update_workout(
         workout, await get_category(session, user_id=user_id, category_id=workout.category_id)
     )
     if exercises is None:
-        await _load_exercises(session, [detail])
+        await load_exercises(session, [detail])
     else:
         # Sets go with their exercises through ON DELETE CASCADE.
         await session.execute(delete(Exercise).where(Exercise.workout_id == workout.id))
@@ -399,43 +238,6 @@ def _live_session_conflict(workout_id: int) -> Conflict:
         f"workout is a live session: change it through /sessions/{workout_id}, "
         f"or finish it with POST /sessions/{workout_id}/finish first"
     )
-
-
-def _select_workouts(fields: set[str], sort_by: str) -> Select[Workout] | Select[Workout, Category]:
-    columns = [_COLUMNS[name] for name in fields if name in _COLUMNS]
-    columns.append(SORT_COLUMNS[sort_by])
-    only = load_only(*columns, raiseload=True)
-    if "category" in fields:
-        return (
-            select(Workout, Category)
-            .join(Category, Category.id == Workout.category_id)
-            .options(only)
-        )
-    return select(Workout).options(only)
-
-
-async def _load_exercises(session: AsyncSession, details: Sequence[WorkoutDetail]) -> None:
-    """Fill in the exercises and sets of the workouts with one query for each level.
-
-    Exercises and sets are read as records: a page of 20 workouts holds hundreds of sets, and
-    building ORM objects for them took most of the request's CPU time.
-    """
-    by_workout: dict[int, list[ExerciseRecords]] = defaultdict(list)
-    ids = [detail.workout.id for detail in details]
-    if ids:
-        sets_by_exercise: dict[int, list[SetRecord]] = defaultdict(list)
-        # all() fetches every row in one call. Iterating the result fetches one row per call.
-        set_rows = (await session.execute(_SELECT_SETS, {"workout_ids": ids})).all()
-        for set_row in set_rows:
-            sets_by_exercise[set_row[1]].append(SetRecord(*set_row))
-        exercise_rows = (await session.execute(_SELECT_EXERCISES, {"workout_ids": ids})).all()
-        for exercise_row in exercise_rows:
-            exercise = ExerciseRecord(*exercise_row)
-            by_workout[exercise.workout_id].append(
-                ExerciseRecords(exercise, sets_by_exercise[exercise.id])
-            )
-    for detail in details:
-        detail.exercises = by_workout[detail.workout.id]
 
 
 async def _insert_exercises(

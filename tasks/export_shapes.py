@@ -19,7 +19,7 @@ from storage.models import (
     WeeklyStats,
     WorkoutSet,
 )
-from storage.workouts import ExerciseDetail
+from storage.workout_rows import ExerciseDetail
 
 
 def _time(value: Any) -> str | None:

@@ -111,6 +111,36 @@ async def test_database_down_fails_fast_then_recovers(
     assert response.status == 200
 
 
+async def test_page_reads_survive_database_restart(
+    make_client: Any, pg_settings: Settings, pg_proxy: Proxy
+) -> None:
+    """Pooled read connections die with the database; the next read still succeeds."""
+    url = pg_settings.database_url
+    assert url is not None
+    settings = pg_settings.model_copy(
+        update={"database_url": url.replace("127.0.0.1:5432", f"127.0.0.1:{pg_proxy.port}")}
+    )
+    client = await make_client(settings)
+    login = await register(client)
+    workout_id = await create_workout(client, login)
+    response = await client.get("/workouts?limit=5", headers=login["headers"])
+    assert response.status == 200
+
+    await pg_proxy.cut()
+    response = await client.get("/workouts?limit=5", headers=login["headers"])
+    assert response.status == 503
+    await pg_proxy.restore()
+    response = await client.get("/workouts?limit=5", headers=login["headers"])
+    assert response.status == 200
+
+    # Dropped while idle in the pool, without a failed request in between.
+    await pg_proxy.cut()
+    await pg_proxy.restore()
+    response = await client.get("/workouts?limit=5", headers=login["headers"])
+    assert response.status == 200
+    assert [w["id"] for w in (await response.json())["workouts"]] == [workout_id]
+
+
 async def wait_for_progress(client: Client, timeout: float = 30) -> ExerciseProgress:
     db = client.app[SERVICES].db
     async with asyncio.timeout(timeout):

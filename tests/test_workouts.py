@@ -594,11 +594,24 @@ async def test_failed_write_leaves_nothing(db: Database) -> None:
 
 
 def record_statements(db: Database) -> list[str]:
-    """Collect every SQL statement the engine runs from now on, for the rest of the test."""
-    statements: list[str] = []
+    """Collect every SQL statement the engines run from now on, for the rest of the test.
 
-    @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+    SQLAlchemy's events report the statements it runs. A hot read also runs statements on the
+    asyncpg driver itself, and the driver's query loggers report those.
+    """
+    statements: list[str] = []
+    key = f"record-statements-{id(statements)}"
+
     def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
+    def _log_driver(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if hasattr(driver, "add_query_logger") and key not in record.info:
+            record.info[key] = True
+            driver.add_query_logger(lambda query: statements.append(query.query))
+
+    for engine in db.engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", _record)
+        event.listen(engine.sync_engine, "checkout", _log_driver)
     return statements

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -23,7 +24,7 @@ from server.schemas import (
     workout_reply,
 )
 from server.validation import parse_body, parse_query
-from storage import categories, outbox, workouts
+from storage import categories, outbox, workout_pages, workouts
 
 routes = web.RouteTableDef()
 
@@ -37,10 +38,10 @@ async def list_workouts(request: web.Request) -> web.Response:
     user_id = current_user(request)
     query = parse_query(query_params(request), WorkoutListQuery)
     fields = parse_fields(query.fields)
-    # NOTE: reads go to the primary so that a user always sees their own writes.
-    async with services(request).db.read(primary=True) as session:
-        page = await workouts.list_workouts(
-            session,
+    # Reads go to the primary so that a user always sees their own writes.
+    page = await services(request).db.read_rows(
+        partial(
+            workout_pages.list_workouts,
             user_id=user_id,
             fields=fields,
             sort_by=query.sort_by,
@@ -48,6 +49,7 @@ async def list_workouts(request: web.Request) -> web.Response:
             limit=query.limit,
             cursor=query.cursor,
         )
+    )
     return json_response(page_reply(page, fields))
 
 
@@ -69,7 +71,7 @@ async def list_category_workouts(request: web.Request) -> web.Response:
 
     async with services(request).db.read(primary=True) as session:
         await categories.get_category(session, user_id=user_id, category_id=category_id)
-        page = await workouts.list_workouts(
+        page = await workout_pages.list_workouts(
             session,
             user_id=user_id,
             fields=fields,
