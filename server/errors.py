@@ -87,7 +87,7 @@ def is_database_unavailable(error: BaseException) -> bool:
     """
     if isinstance(error, PoolTimeoutError | ConnectionError | TimeoutError):
         return True
-    original: BaseException = error
+    original: BaseException | None = error
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
             return True
