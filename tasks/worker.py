@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from taskiq import AsyncBroker
 from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
 
@@ -16,13 +18,21 @@ from server.services import Services
 log = logging.getLogger(__name__)
 
 
-async def run_worker(settings: Settings) -> None:
-    """Run tasks until SIGTERM or SIGINT; a second signal does not cut running tasks short."""
+async def run_worker(
+    settings: Settings, register: Callable[[AsyncBroker], object] | None = None
+) -> None:
+    """Run tasks until SIGTERM or SIGINT; a second signal does not cut running tasks short.
+
+    `register`, when given, adds tasks of the caller's own to the broker before it starts.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await work(settings, stop)
+    services = Services(settings)
+    if register is not None:
+        register(services.broker)
+    await work(settings, stop, services=services)
 
 
 async def work(
