@@ -18,6 +18,7 @@ from server.routes import (
     analytics,
     auth,
     categories,
+    docs,
     exports,
     health,
     imports,
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> web.Application:
         jobs,
         admin,
         admin_page,
+        docs,
     ):
         app.add_routes(module.routes)
     app.cleanup_ctx.append(_run_services)

@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from server.errors import NotFound
+from server.routes.pages import file_response, page_response
 
 routes = web.RouteTableDef()
 
@@ -16,25 +17,12 @@ ASSETS = {
     "admin.js": "text/javascript; charset=utf-8",
     "admin.css": "text/css; charset=utf-8",
 }
-# The page loads its script and style from this server and calls only this server.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-# No version in the file names: browsers revalidate each load and get a 304 when unchanged.
-HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
 @routes.get("/admin")
 async def dashboard(_request: web.Request) -> web.FileResponse:
     """Serve the dashboard page; it logs in and reads the /admin API itself."""
-    headers = {
-        **HEADERS,
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-        "Referrer-Policy": "no-referrer",
-    }
-    return web.FileResponse(PAGE_DIR / "index.html", headers=headers)
+    return page_response(PAGE_DIR / "index.html")
 
 
 @routes.get("/admin/assets/{name}")
@@ -43,4 +31,4 @@ async def asset(request: web.Request) -> web.FileResponse:
     content_type = ASSETS.get(name)
     if content_type is None:
         raise NotFound(f"admin asset {name!r} not found")
-    return web.FileResponse(PAGE_DIR / name, headers={**HEADERS, "Content-Type": content_type})
+    return file_response(PAGE_DIR / name, content_type)

@@ -21,7 +21,7 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".LICENSE": "text/plain; charset=utf-8",
 }
-# The page loads scripts, styles and sockets from this server only.
+# The pages load scripts, styles and sockets from this server only.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -31,10 +31,7 @@ CONTENT_SECURITY_POLICY = (
 @routes.get("/")
 async def index(_request: web.Request) -> web.FileResponse:
     """Serve the live workout page."""
-    response = _file_response(STATIC_DIR / "index.html")
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return page_response(STATIC_DIR / "index.html")
 
 
 @routes.get("/static/{path:.+}")
@@ -44,12 +41,21 @@ async def static_file(request: web.Request) -> web.FileResponse:
     path = (STATIC_DIR / relative).resolve()
     if not path.is_relative_to(STATIC_DIR) or not path.is_file():
         raise NotFound(f"static file {relative!r} not found")
-    return _file_response(path)
+    return file_response(path)
 
 
-def _file_response(path: Path) -> web.FileResponse:
+def page_response(path: Path) -> web.FileResponse:
+    """Serve an HTML page that may load and call nothing but this server."""
+    response = file_response(path)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def file_response(path: Path, content_type: str | None = None) -> web.FileResponse:
+    """Serve a file with its content type, revalidated by the browser on each load."""
     headers = {"Cache-Control": CACHE_CONTROL, "X-Content-Type-Options": "nosniff"}
-    content_type = CONTENT_TYPES.get(path.suffix)
+    content_type = content_type or CONTENT_TYPES.get(path.suffix)
     if content_type is not None:
         headers["Content-Type"] = content_type
     return web.FileResponse(path, headers=headers)
