@@ -9,7 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
+from taskiq import AckableMessage, AsyncBroker, BrokerMessage, InMemoryBroker
 from taskiq_redis import RedisStreamBroker
 
 from server.config import Settings
@@ -19,6 +19,26 @@ from tasks.retry import RetryMiddleware, RetryPolicy
 
 log = logging.getLogger(__name__)
 
+# The task label that makes the broker add a message only if no message with the same task
+# id was added within the label's value, in whole seconds.
+SEND_ONCE_LABEL = "send_once_seconds"
+
+# Marks the task id as sent and adds the message in one atomic step, so a crash or a lost
+# reply never leaves the mark without the message or the message without the mark.
+# KEYS: the mark, the stream. ARGV: seconds to keep the mark, message data, MAXLEN and its
+# trim operator, or an empty MAXLEN for no trimming.
+_ADD_ONCE_SCRIPT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+    return 0
+end
+if ARGV[3] == '' then
+    redis.call('XADD', KEYS[2], '*', 'data', ARGV[2])
+else
+    redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], ARGV[3], '*', 'data', ARGV[2])
+end
+return 1
+"""
+
 
 class ReclaimingStreamBroker(RedisStreamBroker):
     """A stream broker that also takes over abandoned tasks while the queue is idle.
@@ -26,7 +46,29 @@ class ReclaimingStreamBroker(RedisStreamBroker):
     taskiq-redis 1.2 runs XAUTOCLAIM only after a read returned new messages, so a task whose
     worker died is never delivered again until other work arrives. This loop reclaims after
     every read, empty or not. XAUTOCLAIM is atomic, so no lock is needed between workers.
+
+    A message labelled with SEND_ONCE_LABEL is added at most once per task id in that time.
     """
+
+    async def kick(self, message: BrokerMessage) -> None:
+        seconds = message.labels.get(SEND_ONCE_LABEL)
+        if seconds is None:
+            await super().kick(message)
+            return
+        queue_name = message.labels.get("queue_name") or self.queue_name
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            add_once = redis.register_script(_ADD_ONCE_SCRIPT)
+            added = await add_once(
+                keys=[f"{queue_name}:sent:{message.task_id}", queue_name],
+                args=[
+                    int(seconds),
+                    message.message,
+                    "" if self.maxlen is None else self.maxlen,
+                    "~" if self.approximate else "=",
+                ],
+            )
+        if added:
+            log.info("sent task %s", message.task_id)
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         async with Redis(connection_pool=self.connection_pool) as redis:

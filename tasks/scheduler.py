@@ -1,8 +1,10 @@
 """The scheduler: sends each periodic task once per tick, however many schedulers run.
 
-Each scheduler wakes at every tick boundary and claims the tick of each schedule with a Redis
-`SET NX`; only the scheduler that wins the claim sends the task. A scheduler restarted within
-the tick finds the claim taken and sends nothing.
+Each scheduler wakes every second and sends the current tick of each schedule under the task
+id `schedule-<task name>-<tick number>`. The broker adds that message only if no scheduler
+added it before, checking and adding in one atomic Redis step (SEND_ONCE_LABEL). So each tick
+is sent once with several schedulers running or a scheduler restarted within the tick, and a
+scheduler killed at any moment leaves the tick either sent or still free for the next try.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ import signal
 import time
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from taskiq import AsyncBroker
 from taskiq.exceptions import SendTaskError
 
 from server.config import Settings
-from tasks.broker import create_broker
+from tasks.broker import SEND_ONCE_LABEL, ReclaimingStreamBroker, create_broker
 from tasks.registry import (
     PURGE_EXPIRED,
     RESEND_EMAILS,
@@ -49,11 +50,21 @@ def current_tick(schedule: Schedule, now: float) -> int:
     return int(now // schedule.every_seconds)
 
 
-async def claim_tick(redis: Redis, prefix: str, schedule: Schedule, tick: int) -> bool:
-    """Return True for the one caller that claims this tick of the schedule."""
-    key = f"{prefix}schedule:{schedule.task_name}:{tick}"
-    claimed = await redis.set(key, "1", nx=True, ex=schedule.every_seconds * 2)
-    return bool(claimed)
+def tick_task_id(schedule: Schedule, tick: int) -> str:
+    """Return the task id of one tick, which `tasks.notify.scheduled_time` parses back."""
+    return f"schedule-{schedule.task_name}-{tick}"
+
+
+async def send_tick(broker: AsyncBroker, schedule: Schedule, tick: int) -> None:
+    """Send one tick of the schedule unless a scheduler has sent it already.
+
+    The broker keeps the sent mark for two intervals: long enough for a scheduler restarted
+    late in the tick, or one whose clock runs behind by less than an interval.
+    """
+    task = broker.find_task(schedule.task_name)
+    assert task is not None, f"schedule names unknown task {schedule.task_name!r}"
+    kicker = task.kicker().with_task_id(tick_task_id(schedule, tick))
+    await kicker.with_labels(**{SEND_ONCE_LABEL: schedule.every_seconds * 2}).kiq()
 
 
 async def run_scheduler(settings: Settings) -> None:
@@ -70,39 +81,30 @@ async def schedule_tasks(
 ) -> None:
     assert settings.redis_url is not None, "the scheduler needs REDIS_URL"
     broker = create_broker(settings)
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    # Only this broker honours SEND_ONCE_LABEL. Another would send every tick each second.
+    assert isinstance(broker, ReclaimingStreamBroker), "the scheduler needs the Redis broker"
     await broker.startup()
     log.info("scheduler started with %d schedules", len(schedules))
     try:
         while not stop.is_set():
             now = time.time()
             for schedule in schedules:
-                await _send_if_claimed(broker, redis, settings.redis_prefix, schedule, now)
+                await _send_current_tick(broker, schedule, now)
             await _sleep_until_next_tick(stop, now)
     finally:
         await broker.shutdown()
-        await redis.aclose()
         log.info("scheduler stopped")
 
 
-async def _send_if_claimed(
-    broker: AsyncBroker, redis: Redis, prefix: str, schedule: Schedule, now: float
-) -> None:
-    tick = current_tick(schedule, now)
+async def _send_current_tick(broker: AsyncBroker, schedule: Schedule, now: float) -> None:
     try:
-        if not await claim_tick(redis, prefix, schedule, tick):
-            return
-        task = broker.find_task(schedule.task_name)
-        assert task is not None, f"schedule names unknown task {schedule.task_name!r}"
-        # NOTE: a Redis failure between the claim and the send skips this tick.
-        await task.kicker().with_task_id(f"schedule-{schedule.task_name}-{tick}").kiq()
-        log.info("sent %s for tick %d", schedule.task_name, tick)
+        await send_tick(broker, schedule, current_tick(schedule, now))
     except (RedisError, SendTaskError) as error:
         log.warning("scheduler could not reach Redis, retrying next second: %r", error)
 
 
 async def _sleep_until_next_tick(stop: asyncio.Event, now: float) -> None:
-    # Wake each second: cheap, and a claim missed while Redis was down is retried soon.
+    # Waking each second is cheap, and retries soon a send that failed while Redis was down.
     delay = 1.0 - (now % 1.0)
     try:
         await asyncio.wait_for(stop.wait(), timeout=delay)

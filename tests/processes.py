@@ -18,6 +18,8 @@ from server.config import Settings
 ROOT = Path(__file__).resolve().parents[1]
 # The console script the README tells operators to run, from the same environment.
 COMMAND = [str(Path(sys.executable).parent / "nappatzim")]
+# A folder whose sitecustomize.py shifts the wall clock of a process it is on the path of.
+SHIFTED_CLOCK = Path(__file__).resolve().parent / "shifted_clock"
 
 
 def free_port() -> int:
@@ -41,6 +43,15 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
         env[name.upper()] = str(value)
     env.update(extra)
     return env
+
+
+def shifted_clock(seconds: float) -> dict[str, str]:
+    """Return environment variables that run a process's wall clock `seconds` ahead.
+
+    Processes started with the same value agree on the time, whenever each one starts.
+    """
+    path = os.pathsep.join(filter(None, [str(SHIFTED_CLOCK), os.environ.get("PYTHONPATH")]))
+    return {"PYTHONPATH": path, "CLOCK_SHIFT_SECONDS": repr(seconds)}
 
 
 class Process:
@@ -93,5 +104,10 @@ class Server(Process):
 
 
 class Worker(Process):
-    def __init__(self, settings: Settings, log_path: Path):
-        super().__init__(["worker"], environment(settings), log_path)
+    def __init__(self, settings: Settings, log_path: Path, **extra_env: str):
+        super().__init__(["worker"], environment(settings, **extra_env), log_path)
+
+
+class Scheduler(Process):
+    def __init__(self, settings: Settings, log_path: Path, **extra_env: str):
+        super().__init__(["scheduler"], environment(settings, **extra_env), log_path)
