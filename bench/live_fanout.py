@@ -20,8 +20,9 @@ The same clients load each target's deployment, one after the other:
 
     bench/.venv/bin/python bench/live_fanout.py --targets ours,bare,node
 
-Needs PostgreSQL and Redis on 127.0.0.1 as the test suite does, and for `node` a
-node_modules folder (`--node-modules`). Results go to bench/results/live-fanout-<time>.json.
+Needs PostgreSQL and Redis on 127.0.0.1 as the test suite does, and for `node` the packages
+of bench/node/package.json (`npm install --prefix bench/node`, or `--node-modules`). Results
+go to bench/results/live-fanout-<time>.json.
 """
 
 from __future__ import annotations
@@ -331,7 +332,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--node-modules",
-        default="/tmp/live-node-bench/node_modules",
+        default=str(BENCH / "node" / "node_modules"),
         help="node_modules with socket.io 4, @socket.io/redis-adapter, -emitter and redis",
     )
     parser.add_argument("--rounds", type=int, default=1)

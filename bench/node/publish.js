@@ -2,7 +2,7 @@
 // output line of bench/live_publish.py. `sentAt` is process.hrtime, which on Linux reads
 // CLOCK_MONOTONIC like Python's time.monotonic().
 //
-//   NODE_PATH=/tmp/live-node-bench/node_modules node bench/node/publish.js --channel KEY \
+//   NODE_PATH=bench/node/node_modules node bench/node/publish.js --channel KEY \
 //     --users 100 --phase flat --count 20000 --rate 0
 "use strict";
 

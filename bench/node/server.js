@@ -2,7 +2,7 @@
 // benchmarks, with the same connect contract as bench/live_bare_server.py. It checks the
 // HS256 signature of the access token with JWT_SECRET and joins the socket to user:<sub>.
 //
-//   NODE_PATH=/tmp/live-node-bench/node_modules PORT=8200 JWT_SECRET=... \
+//   NODE_PATH=bench/node/node_modules PORT=8200 JWT_SECRET=... \
 //     node bench/node/server.js --key <redis channel prefix>
 "use strict";
 
