@@ -286,6 +286,12 @@ def parse_args() -> argparse.Namespace:
         help="command that runs a worker instead of `nappatzim worker`, such as one under "
         "cProfile; it gets the same settings",
     )
+    parser.add_argument(
+        "--server-a-command",
+        default=None,
+        help="command that runs server A instead of `nappatzim serve`, such as one under "
+        "cProfile; it gets the same settings",
+    )
     parser.add_argument("--think-seconds", type=float, default=0, help="pause between sets")
     parser.add_argument(
         "--event-timeout", type=float, default=20, help="seconds to wait for an event"
@@ -316,7 +322,8 @@ def main() -> None:
     log_dir = RESULTS / f"live-latency-{stamp}"
     with Deployment(log_dir, log_level=args.log_level) as deployment:
         deployment.create()
-        a = deployment.serve("server-a")
+        a_command = shlex.split(args.server_a_command) if args.server_a_command else None
+        a = deployment.serve("server-a", a_command)
         b = deployment.serve("server-b")
         for index in range(args.workers):
             command = shlex.split(args.worker_command) if args.worker_command else None

@@ -68,7 +68,7 @@ async def load_tops(
         tops: dict[str, ExerciseTops] = {}
         for start in range(0, len(ordered), KEYS_PER_QUERY):
             chunk = ordered[start : start + KEYS_PER_QUERY]
-            result = await session.execute(_lateral_query(user_id), {"keys": chunk})
+            result = await session.execute(_LATERAL_QUERY, {"user_id": user_id, "keys": chunk})
             for row in result:
                 if row.name is not None:
                     tops[row.name_key] = _tops_of_row(row)
@@ -88,7 +88,7 @@ def _holder_columns(kind: str) -> tuple[Any, ...]:
     )
 
 
-def _holder_query(user_id: int, kind: str, name_key: Any) -> Select[Any]:
+def _holder_query(user_id: Any, kind: str, name_key: Any) -> Select[Any]:
     value_column, _ = SINGLE_KINDS[kind]
     return (
         select(*_holder_columns(kind))
@@ -108,7 +108,7 @@ def _holder_query(user_id: int, kind: str, name_key: Any) -> Select[Any]:
     )
 
 
-def _latest_query(user_id: int, name_key: Any) -> Select[str, str]:
+def _latest_query(user_id: Any, name_key: Any) -> Select[str, str]:
     return (
         select(ExerciseWorkoutStats.name, ExerciseWorkoutStats.type)
         .where(ExerciseWorkoutStats.user_id == user_id, ExerciseWorkoutStats.name_key == name_key)
@@ -117,7 +117,7 @@ def _latest_query(user_id: int, name_key: Any) -> Select[str, str]:
     )
 
 
-def _lateral_query(user_id: int) -> Select[Any]:
+def _lateral_query(user_id: Any) -> Select[Any]:
     keys = (
         func.unnest(bindparam("keys", type_=ARRAY(String)))
         .table_valued("name_key")
@@ -136,6 +136,10 @@ def _lateral_query(user_id: int) -> Select[Any]:
             holder.c.set_id.label(f"{kind}_set_id"),
         ]
     return select(*columns).select_from(joined)
+
+
+# Built once: building this statement cost about as much as running it.
+_LATERAL_QUERY = _lateral_query(bindparam("user_id", type_=BigInteger))
 
 
 def _tops_of_row(row: Any) -> ExerciseTops:
