@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _run_services(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
-    await services.start(app[SOCKETS].manager)
+    await services.start(app[SOCKETS].manager, run_schedules=True)
     log.info("server started", extra={"embedded": services.settings.embedded})
     yield
     await services.stop()

@@ -1,4 +1,7 @@
-"""The resources one process shares: database, Redis, event bus, broker and outbox relay."""
+"""The resources one process shares: database, Redis, event bus, broker and outbox relay.
+
+Without Redis, a server's Services also send the periodic tasks, in process.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from storage import outbox
 from storage.db import Database
 from tasks.broker import create_broker
 from tasks.relay import OutboxRelay
+from tasks.scheduler import SCHEDULES, Schedule, schedule_in_process
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +66,29 @@ class Services:
         self.bus: EventBus
         self.relay: OutboxRelay
         self._relay_task: asyncio.Task[None] | None = None
+        # The periodic tasks a server sends itself when there is no Redis. Tests shorten them.
+        self.schedules: tuple[Schedule, ...] = SCHEDULES
+        self._schedule_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._own_publisher: LiveRedisManager | None = None
         self._outbox_grace = timedelta(seconds=settings.outbox_grace_seconds)
 
     async def start(
-        self, publisher: EventPublisher | None = None, *, start_broker: bool = True
+        self,
+        publisher: EventPublisher | None = None,
+        *,
+        start_broker: bool = True,
+        run_schedules: bool = False,
     ) -> None:
-        """Connect the event bus, then start the broker and the outbox relay.
+        """Connect the event bus, then start the broker, the outbox relay and the schedules.
 
         A server passes its Socket.IO manager as `publisher`. Other processes publish
         through Redis, or drop events when there is neither Redis nor a socket to reach. A
         worker passes `start_broker=False` because its task receiver starts the broker.
+
+        A server passes `run_schedules=True`. Without REDIS_URL it then sends `schedules`
+        through its in-memory broker, because `nappatzim scheduler` needs Redis. With
+        REDIS_URL set the flag does nothing, since scheduler processes send them.
         """
         if publisher is None:
             publisher = self._detached_publisher()
@@ -89,6 +104,11 @@ class Services:
         if start_broker:
             await self._start_broker()
         self._relay_task = asyncio.create_task(self.relay.run(self._stopping), name="outbox-relay")
+        if run_schedules and self.settings.redis_url is None:
+            self._schedule_task = asyncio.create_task(
+                schedule_in_process(self.broker, self._stopping, self.schedules),
+                name="in-process-scheduler",
+            )
 
     def _detached_publisher(self) -> EventPublisher:
         if self.settings.redis_url is None:
@@ -105,11 +125,9 @@ class Services:
         if self._own_publisher is not None:
             await self._own_publisher.close()
         self._stopping.set()
-        if self._relay_task is not None:
-            try:
-                await asyncio.wait_for(self._relay_task, timeout=10)
-            except TimeoutError:
-                log.warning("outbox relay did not stop in time and was cancelled")
+        # Both loops stop before the wait for in-process tasks, so they start no new ones.
+        await _wait_stopped(self._relay_task, "outbox relay")
+        await _wait_stopped(self._schedule_task, "in-process scheduler")
         if isinstance(self.broker, InMemoryBroker):
             # Tasks run inside this process: let them finish, since their outbox rows would
             # otherwise wait for the next start.
@@ -140,3 +158,12 @@ class Services:
             await self.broker.startup()
         except (RedisError, OSError) as error:
             log.warning("task broker unavailable at start, tasks wait in the outbox: %r", error)
+
+
+async def _wait_stopped(task: asyncio.Task[None] | None, name: str) -> None:
+    if task is None:
+        return
+    try:
+        await asyncio.wait_for(task, timeout=10)
+    except TimeoutError:
+        log.warning("%s did not stop in time and was cancelled", name)
