@@ -60,21 +60,21 @@ class OutboxRelay:
     async def dispatch(self, rows: list[OutboxMessage], *, leased: bool = False) -> None:
         """Send committed rows; rows not sent stay for the relay loop.
 
-        Task rows are counted and leased before they are sent, unless `leased` is true because
-        the relay's `lease_due` did that already.
+        Events go first, in their order, since devices wait for them and tasks do not. Task
+        rows are counted and leased before they are sent, unless `leased` is true because the
+        relay's `lease_due` did that already.
         """
-        if not leased:
-            rows = await self._lease_tasks(rows)
-        published: list[int] = []
-        unsent: list[int] = []
-        for index, row in enumerate(rows):
-            try:
-                if not await self._send(row):
-                    published.append(row.id)
-            except (RedisError, OSError, TimeoutError, SendTaskError) as error:
-                log.warning("outbox row %s not sent, the relay retries it: %r", row.id, error)
-                unsent = [later.id for later in rows[index:] if later.kind == outbox.TASK]
-                break
+        events = [row for row in rows if row.kind != outbox.TASK]
+        tasks = [row for row in rows if row.kind == outbox.TASK]
+        published, unsent = await self._send_rows(events)
+        if tasks and not unsent and len(published) == len(events):
+            if not leased:
+                tasks = await self._lease_tasks(tasks)
+            published_tasks, unsent = await self._send_rows(tasks)
+            published += published_tasks
+        elif tasks and leased:
+            # An event failed, so Redis is likely down: the relay sends the tasks later.
+            unsent = [row.id for row in tasks]
         if not published and not unsent:
             return
         try:
@@ -85,6 +85,20 @@ class OutboxRelay:
                     await outbox.release(session, unsent)
         except Exception as error:  # the rows are idempotent and go again later
             log.warning("outbox rows sent but not marked: %r", error)
+
+    async def _send_rows(self, rows: list[OutboxMessage]) -> tuple[list[int], list[int]]:
+        """Send rows in order until one fails; return the sent event rows and unsent task rows."""
+        published: list[int] = []
+        unsent: list[int] = []
+        for index, row in enumerate(rows):
+            try:
+                if not await self._send(row):
+                    published.append(row.id)
+            except (RedisError, OSError, TimeoutError, SendTaskError) as error:
+                log.warning("outbox row %s not sent, the relay retries it: %r", row.id, error)
+                unsent = [later.id for later in rows[index:] if later.kind == outbox.TASK]
+                break
+        return published, unsent
 
     async def _lease_tasks(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
         """Count a send of each task row; return the rows that may be sent now."""
