@@ -59,21 +59,18 @@ def achievement_key(user_id: int, record: dict[str, Any]) -> str:
     return f"record:{user_id}:{exercise}:{record['kind']}:{holder}"
 
 
-def add_achievement_task(session: AsyncSession, *, user_id: int, record: dict[str, Any]) -> None:
-    """Queue the notification of an achieved record in the outbox of `session`.
+def add_achievement_task(
+    session: AsyncSession, *, user_id: int, records: Sequence[dict[str, Any]]
+) -> None:
+    """Queue one task that notifies the records a write achieved, in the outbox of `session`.
 
     A record with no previous value is skipped: the first time an exercise is done, each of
-    its values is a record, and a notification for each would be noise.
+    its values is a record, and a notification for each would be noise. Each record is still
+    its own notification and email, with its own dedup key.
     """
-    if record.get("previousValue") is None:
-        return
-    outbox.add_task(
-        session,
-        ACHIEVEMENT_TASK,
-        user_id=user_id,
-        record=record,
-        dedup_key=achievement_key(user_id, record),
-    )
+    notable = [record for record in records if record.get("previousValue") is not None]
+    if notable:
+        outbox.add_task(session, ACHIEVEMENT_TASK, user_id=user_id, records=notable)
 
 
 async def insert_notifications(

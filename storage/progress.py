@@ -144,10 +144,8 @@ async def apply_workout_changes(
                 session_id=session_id,
                 watchers=watchers,
             )
-            if change.event == names.RECORD_ACHIEVED:
-                notifications.add_achievement_task(
-                    session, user_id=user_id, record=change.payload()
-                )
+        achieved = [c.payload() for c in changes if c.event == names.RECORD_ACHIEVED]
+        notifications.add_achievement_task(session, user_id=user_id, records=achieved)
     return exercises, changes
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ from taskiq import Context, TaskiqDepends
 
 from storage import emails
 from storage.models import User
-from storage.notifications import ACHIEVEMENT, NewNotification
+from storage.notifications import ACHIEVEMENT, NewNotification, achievement_key
 from storage.types import utcnow
 from tasks.context import services_of
 from tasks.mailer import Email, email_enabled, send_emails
@@ -39,34 +40,50 @@ KIND_LABELS = {
 
 async def notify_achievement(
     user_id: int,
-    record: dict[str, Any],
-    dedup_key: str,
+    records: list[dict[str, Any]] | None = None,
+    record: dict[str, Any] | None = None,
+    dedup_key: str | None = None,
     context: Context = TaskiqDepends(),
 ) -> None:
-    """Tell a user about a personal record in the inbox and, if they want it, by email."""
-    await deliver_achievement(
-        services_of(context), user_id=user_id, record=record, dedup_key=dedup_key
-    )
+    """Tell a user about the personal records of one write, in the inbox and by email.
+
+    `record` with `dedup_key` is the form of tasks queued by earlier versions, one per record.
+    """
+    keyed = [(item, achievement_key(user_id, item)) for item in records or ()]
+    if record is not None and dedup_key is not None:
+        keyed.append((record, dedup_key))
+    await deliver_achievements(services_of(context), user_id=user_id, records=keyed)
 
 
 async def deliver_achievement(
     services: Services, *, user_id: int, record: dict[str, Any], dedup_key: str
 ) -> bool:
-    """Deliver one record's notification; return True if this call stored it.
+    """Deliver one record's notification; return True if this call stored it."""
+    stored = await deliver_achievements(services, user_id=user_id, records=[(record, dedup_key)])
+    return stored > 0
+
+
+async def deliver_achievements(
+    services: Services, *, user_id: int, records: Sequence[tuple[dict[str, Any], str]]
+) -> int:
+    """Deliver each record's notification under its dedup key; return how many were stored.
 
     A record with no previous value comes from the first time an exercise is done, when every
     value is a record, and is not notified.
     """
-    if record.get("previousValue") is None:
-        return False
+    records = [(record, key) for record, key in records if record.get("previousValue") is not None]
+    if not records:
+        return 0
     async with services.db.read() as session:
         user = await session.get(User, user_id)
     if user is None or not user.notify_achievements:
-        return False
-    title, body = achievement_text(record, unit=user.unit)
-    item = NewNotification(user_id, ACHIEVEMENT, title, body, dedup_key, data=record)
+        return 0
+    items = []
+    for record, key in records:
+        title, body = achievement_text(record, unit=user.unit)
+        items.append(NewNotification(user_id, ACHIEVEMENT, title, body, key, data=record))
     recipient = user.email if user.notify_email else None
-    return bool(await deliver(services, [item], {user_id: recipient}))
+    return len(await deliver(services, items, {user_id: recipient}))
 
 
 def achievement_text(record: dict[str, Any], *, unit: str) -> tuple[str, str]:

@@ -21,7 +21,12 @@ from storage.models import EmailDelivery, Notification, OutboxMessage
 from storage.notifications import NewNotification, achievement_key, insert_notifications
 from storage.progress import apply_workout_changes
 from storage.types import utcnow
-from tasks.notifications import MAX_EMAIL_ATTEMPTS, deliver_achievement, resend_unsent_emails
+from tasks.notifications import (
+    MAX_EMAIL_ATTEMPTS,
+    deliver_achievement,
+    deliver_achievements,
+    resend_unsent_emails,
+)
 from tasks.registry import NOTIFY_ACHIEVEMENT
 from tasks.worker import work
 from tests.conftest import ClientFactory
@@ -335,9 +340,24 @@ async def test_progress_queues_achievement_task(db: Database) -> None:
     (task,) = tasks[1]
     assert task["task"] == NOTIFY_ACHIEVEMENT
     assert task["kwargs"]["user_id"] == user_id
-    assert task["kwargs"]["record"]["kind"] == "max_load"
-    assert task["kwargs"]["record"]["previousValue"] == 100
-    assert task["kwargs"]["dedup_key"] == achievement_key(user_id, task["kwargs"]["record"])
+    (record,) = task["kwargs"]["records"]
+    assert record["kind"] == "max_load"
+    assert record["previousValue"] == 100
+
+
+async def test_records_of_one_write_notified_each(client: Client) -> None:
+    login = await register(client)
+    user_id = await user_id_of(client, login)
+    e1rm = {**RECORD, "kind": "best_e1rm", "value": 160.0, "previousValue": 150.0}
+    first = {**RECORD, "previousValue": None}
+    records = [(item, achievement_key(user_id, item)) for item in (RECORD, e1rm, first)]
+
+    stored = await deliver_achievements(services_of(client), user_id=user_id, records=records)
+    assert stored == 2
+    assert await count_rows(client, Notification) == 2
+    again = await deliver_achievements(services_of(client), user_id=user_id, records=records)
+    assert again == 0
+    assert await count_rows(client, Notification) == 2
 
 
 async def test_email_skipped_without_smtp(client: Client) -> None:
