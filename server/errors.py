@@ -133,6 +133,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = json_response(error.body(), status=error.status)
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
+        if request.content.exception() is not None:
+            # The body stream failed part way, so the connection cannot carry another
+            # request. Closing it after this reply keeps clients from reusing it.
+            response.force_close()
         return response
     except web.HTTPRequestEntityTooLarge:
         limit = request.app._client_max_size

@@ -20,6 +20,7 @@ from server.errors import NotFound, ValidationFailed
 from server.validation import CamelModel
 from storage.measures import MAX_REPS, MAX_VALUE
 from storage.models import Category
+from storage.types import to_utc
 from storage.workout_rows import (
     WORKOUT_FIELDS,
     CategoryRecord,
@@ -249,9 +250,12 @@ def parse_instant(value: str | None, field: str, *, end_of_day: bool) -> datetim
         raise ValidationFailed.field(
             field, f"invalid date {value!r}: use ISO 8601, e.g. 2024-05-01 or 2024-05-01T10:00:00Z"
         ) from None
-    if moment.tzinfo is None:
+    if moment.utcoffset() is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return to_utc(moment)
+    except ValueError as error:
+        raise ValidationFailed.field(field, f"invalid date {value!r}: {error}") from None
 
 
 # ---- replies -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
@@ -26,8 +26,11 @@ from storage.measures import MAX_REPS, MAX_VALUE
 from storage.models import Category, Exercise, Workout, WorkoutSet
 from storage.session_sets import LoggedSet, SessionExercise
 from storage.sessions import SessionState, running_timer
+from storage.types import to_utc, utcnow
 
 MAX_TIMER_SECONDS = 3600
+# How far ahead of the server clock a client may date a set, for clocks that run fast.
+MAX_CLOCK_AHEAD = timedelta(days=1)
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -39,13 +42,22 @@ def _check_client_id(value: str) -> str:
     return value
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Read a timestamp without an offset as UTC."""
+def _check_performed_at(value: datetime | None) -> datetime | None:
+    """Convert a set's time to UTC, reading one without an offset as UTC.
+
+    Raises ValueError for a time more than MAX_CLOCK_AHEAD ahead of the server clock, as a
+    device with a wrong clock sends, and for one outside the years 1 to 9999 in UTC.
+    """
     if value is None:
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    moment = value.replace(tzinfo=UTC) if value.utcoffset() is None else to_utc(value)
+    latest = utcnow() + MAX_CLOCK_AHEAD
+    if moment > latest:
+        raise ValueError(
+            f"invalid: {iso(moment)} is more than a day ahead of the server clock "
+            f"(latest accepted {iso(latest)}). Check the device's date and time"
+        )
+    return moment
 
 
 ClientId = Annotated[str, Field(strict=True), AfterValidator(_check_client_id)]
@@ -90,7 +102,7 @@ class SetLog(CamelModel):
     reps: Reps
     rest_minutes: RestMinutes = None
     # When the set was done, by the client's clock; absent means now by the server's.
-    performed_at: Annotated[datetime | None, AfterValidator(_utc)] = None
+    performed_at: Annotated[datetime | None, AfterValidator(_check_performed_at)] = None
 
 
 class SetUpdate(CamelModel):

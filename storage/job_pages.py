@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import ValidationFailed
 from storage.models import Job
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, to_utc
 
 # createdAt lists jobs in the order they were started; updatedAt puts the jobs that changed
 # last first, which is what operators watch.
@@ -72,11 +72,11 @@ def _encode(job: Job, sort_by: SortKey) -> str:
 def _decode(token: str, sort_by: SortKey) -> tuple[datetime, str]:
     try:
         data: Any = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        value = datetime.fromisoformat(data["v"])
+        value = to_utc(datetime.fromisoformat(data["v"]))
         last_id = data["i"]
         made_for = data["s"]
     except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError, KeyError):
         raise ValidationFailed.field("cursor", _INVALID) from None
-    if made_for != sort_by or not isinstance(last_id, str) or value.tzinfo is None:
+    if made_for != sort_by or not isinstance(last_id, str):
         raise ValidationFailed.field("cursor", _INVALID)
     return value, last_id

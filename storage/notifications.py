@@ -19,7 +19,7 @@ from events import names
 from server.errors import NotFound, ValidationFailed
 from storage import outbox
 from storage.models import Notification
-from storage.types import BigId, UTCDateTime, utcnow
+from storage.types import BigId, UTCDateTime, to_utc, utcnow
 
 ACHIEVEMENT = "achievement"
 REMINDER = "reminder"
@@ -195,11 +195,11 @@ def _decode_cursor(token: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = orjson.loads(raw)
-        created_at = datetime.fromisoformat(data["v"])
+        created_at = to_utc(datetime.fromisoformat(data["v"]))
         last_id = int(data["i"])
     except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError, KeyError):
         raise ValidationFailed.field("cursor", _INVALID_CURSOR) from None
-    if created_at.tzinfo is None or not 0 < last_id < 2**63:
+    if not 0 < last_id < 2**63:
         raise ValidationFailed.field("cursor", _INVALID_CURSOR)
     return created_at, last_id
 

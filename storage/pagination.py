@@ -11,6 +11,7 @@ from typing import Protocol
 import orjson
 
 from server.errors import ValidationFailed
+from storage.types import to_utc
 
 # The attribute of a workout that each sort key orders by, after which ties go by id.
 SORT_ATTRIBUTES = {"createdAt": "created_at", "updatedAt": "updated_at", "id": "id"}
@@ -60,7 +61,7 @@ def decode_cursor(token: str, *, sort_by: str, sort_order: str) -> Cursor:
         cursor = Cursor(
             sort_by=data["s"],
             sort_order=data["o"],
-            value=None if data["v"] is None else datetime.fromisoformat(data["v"]),
+            value=None if data["v"] is None else to_utc(datetime.fromisoformat(data["v"])),
             last_id=int(data["i"]),
         )
     except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError, KeyError):
@@ -74,7 +75,7 @@ def decode_cursor(token: str, *, sort_by: str, sort_order: str) -> Cursor:
     if sort_by == "id":
         valid = cursor.value is None
     else:
-        valid = cursor.value is not None and cursor.value.tzinfo is not None
+        valid = cursor.value is not None
     if not valid or not 0 < cursor.last_id <= MAX_ID:
         raise ValidationFailed.field("cursor", _INVALID)
     return cursor

@@ -40,3 +40,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def to_utc(value: datetime) -> datetime:
+    """Convert an aware datetime to UTC.
+
+    Raises ValueError for a naive datetime, and for one whose UTC time falls outside the years
+    1 to 9999, such as 0001-01-01T00:00:00+14:00, where `astimezone` raises OverflowError.
+    """
+    if value.utcoffset() is None:
+        raise ValueError(f"{value.isoformat()} has no UTC offset")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"out of range: {value.isoformat()} falls outside the years 1 to 9999 in UTC"
+        ) from None

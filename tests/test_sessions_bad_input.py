@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,12 +12,17 @@ from tests.session_data import (
     BENCH,
     call,
     connect,
+    get_session,
+    parse_time,
     post_set,
     set_body,
     start_session,
     users,
 )
 from tests.workout_data import Client, create_category
+
+# A week after the test run, further ahead of the server clock than a set may be dated.
+NEXT_WEEK = (datetime.now(UTC) + timedelta(days=7)).isoformat()
 
 # (name, change to a valid set body, status, field named in details)
 BAD_SETS: list[tuple[str, dict[str, Any], int, str]] = [
@@ -29,6 +35,9 @@ BAD_SETS: list[tuple[str, dict[str, Any], int, str]] = [
     ("negative value", {"value": -1}, 400, "value"),
     ("value as text", {"value": "heavy"}, 400, "value"),
     ("bad performedAt", {"performedAt": "yesterday"}, 400, "performedAt"),
+    ("performedAt before year 1", {"performedAt": "0001-01-01T00:00:00+14:00"}, 400, "performedAt"),
+    ("performedAt after 9999", {"performedAt": "9999-12-31T23:59:59-14:00"}, 400, "performedAt"),
+    ("performedAt next week", {"performedAt": NEXT_WEEK}, 400, "performedAt"),
     ("no exercise", {"exercise": None}, 400, "exercise"),
     ("bad type", {"exercise": {"type": "speed", "name": "Run"}}, 400, "exercise.type"),
     ("empty name", {"exercise": {"type": "weight", "name": "  "}}, 400, "exercise.name"),
@@ -57,6 +66,23 @@ async def test_log_set_rejects_rest(
     got, reply = await post_set(client, login, session_id, bad_set(change))
     assert got == status
     assert field in [item["field"] for item in reply["details"]]
+    state = await get_session(client, login, session_id)
+    assert state["exercises"] == []
+
+
+async def test_performed_at_ahead_or_offset_accepted(client: Client) -> None:
+    login = await register(client)
+    session_id = await start_session(client, login)
+    soon = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    status, reply = await post_set(
+        client, login, session_id, set_body("a", performed_at=soon.isoformat())
+    )
+    assert status == 201, reply
+    assert parse_time(reply["performedAt"]) == soon
+    offset = "2026-03-02T20:00:00+02:00"
+    status, reply = await post_set(client, login, session_id, set_body("b", performed_at=offset))
+    assert status == 201, reply
+    assert reply["performedAt"] == "2026-03-02T18:00:00.000Z"
 
 
 async def test_log_set_rejects_socket(client: Client) -> None:
@@ -77,6 +103,8 @@ async def test_log_set_rejects_socket(client: Client) -> None:
         assert ack["details"][0]["field"] == "body"
     finally:
         await live.close()
+    state = await get_session(client, login, session_id)
+    assert state["exercises"] == []
 
 
 async def test_other_exercise_type_rejected(client: Client) -> None:

@@ -73,8 +73,10 @@ async def get_weekly(request: web.Request) -> web.Response:
         rows = await list_weekly_stats(session, user_id=user_id, start=start, end=end)
     by_week = {row.week_start: row for row in rows}
     weeks = []
-    monday = week_start(start)
-    while monday <= end:
+    first_monday = week_start(start)
+    # Counting the weeks, not stepping a date past `end`, keeps the last step inside year 9999.
+    for offset in range((end - first_monday).days // 7 + 1):
+        monday = first_monday + timedelta(weeks=offset)
         row = by_week.get(monday)
         iso_week = monday.isocalendar()
         weeks.append(
@@ -86,7 +88,6 @@ async def get_weekly(request: web.Request) -> web.Response:
                 "activeDays": row.active_days if row is not None else 0,
             }
         )
-        monday += timedelta(weeks=1)
     return json_response(
         {"timezone": zone.key, "from": start.isoformat(), "to": end.isoformat(), "weeks": weeks}
     )
@@ -135,7 +136,9 @@ def date_range(
 ) -> tuple[date, date]:
     """Read `from` and `to`. `to` defaults to today, and `from` to `default_days` days before."""
     end = _parse_date(query, "to") or today
-    start = _parse_date(query, "from") or end - timedelta(days=default_days - 1)
+    # The default range stops at 0001-01-01, the first day a date can hold.
+    default_start = end - timedelta(days=min(default_days - 1, (end - date.min).days))
+    start = _parse_date(query, "from") or default_start
     if start > end:
         raise ValidationFailed.field(
             "from", f"invalid: {start.isoformat()} is after to ({end.isoformat()})"

@@ -7,9 +7,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import PurePosixPath, PureWindowsPath
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
+from aiohttp.web import RequestPayloadError
 
 from server.auth import current_user, services
 from server.errors import PayloadTooLarge, ValidationFailed, json_response
+from server.validation import invalid_body
 from storage import jobs
 from tasks.formats import FORMATS, LOAD_UNITS, UNIT_REQUIRED
 
@@ -79,15 +82,27 @@ async def _read_upload(request: web.Request) -> tuple[str, bytes]:
         raise _too_large(limit)
 
     if request.content_type == "multipart/form-data":
-        reader = await request.multipart()
-        async for part in reader:
-            if isinstance(part, BodyPartReader) and part.name == "file":
-                content = await _read_limited(part.read_chunk, limit)
-                return _clean_filename(part.filename), content
-        raise ValidationFailed.field("file", "missing: send the export in a form field named file")
+        try:
+            upload = await _read_file_field(request, limit)
+        except RequestPayloadError as error:
+            raise invalid_body(error) from None
+        except (ValueError, BadHttpMessage) as error:
+            # aiohttp's multipart reader raises these for a missing boundary parameter, a
+            # body without the boundary, malformed part headers and a truncated part.
+            raise ValidationFailed.field(
+                "body", f"invalid multipart/form-data body: {_reason(error)[:200]}"
+            ) from None
+        if upload is None:
+            raise ValidationFailed.field(
+                "file", "missing: send the export in a form field named file"
+            )
+        return upload
 
     if request.content_type in RAW_TYPES:
-        content = await _read_limited(request.content.read, limit)
+        try:
+            content = await _read_limited(request.content.read, limit)
+        except RequestPayloadError as error:
+            raise invalid_body(error) from None
         return _clean_filename(request.query.get("filename")), content
 
     raise ValidationFailed.field(
@@ -95,6 +110,21 @@ async def _read_upload(request: web.Request) -> tuple[str, bytes]:
         f"unsupported {request.content_type!r}: send multipart/form-data with a file field, "
         "or the file itself as text/csv",
     )
+
+
+async def _read_file_field(request: web.Request, limit: int) -> tuple[str, bytes] | None:
+    """Return the name and content of the form field `file`, or None when there is none.
+
+    The parts after the file are read and dropped, so that a body cut short before its
+    closing boundary is rejected instead of importing what arrived.
+    """
+    reader = await request.multipart()
+    upload = None
+    async for part in reader:
+        if upload is None and isinstance(part, BodyPartReader) and part.name == "file":
+            content = await _read_limited(part.read_chunk, limit)
+            upload = (_clean_filename(part.filename), content)
+    return upload
 
 
 async def _read_limited(read: Callable[[int], Awaitable[bytes]], limit: int) -> bytes:
@@ -110,6 +140,10 @@ async def _read_limited(read: Callable[[int], Awaitable[bytes]], limit: int) -> 
 
 def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"file: too large, the limit is {limit} bytes")
+
+
+def _reason(error: Exception) -> str:
+    return error.message if isinstance(error, HttpProcessingError) else str(error)
 
 
 def _clean_filename(name: str | None) -> str:
