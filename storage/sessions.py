@@ -140,7 +140,10 @@ async def get_owned_session(
             )
         )
         if watching:
-            raise Forbidden("only the owner can change this session or its watchers")
+            raise Forbidden(
+                "only the session's owner can change it or manage its watchers: a watcher "
+                "can read the session and receive its events"
+            )
         raise NotFound("session not found")
     if live and workout.status != WORKOUT_LIVE:
         raise Conflict(

@@ -13,10 +13,13 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.app import create_app
 from server.config import Settings
 from storage.db import create_engine
+from storage.migrate import known_revisions
 from storage.models import Base
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -86,7 +89,7 @@ async def pg_schema(
     await engine.dispose()
     engine = create_engine(pg_database, schema=schema, pool_size=1)
     async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+        await create_tables(connection)
     await engine.dispose()
     yield schema
     for client in reversed(running_clients):
@@ -130,9 +133,24 @@ async def sqlite_settings(tmp_path: Path) -> Settings:
     settings = Settings(data_dir=tmp_path, jwt_secret=JWT_SECRET, **FAST)
     engine = create_engine(settings.sqlalchemy_url)
     async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+        await create_tables(connection)
     await engine.dispose()
     return settings
+
+
+async def create_tables(connection: AsyncConnection) -> None:
+    """Create every table, stamped with the newest migration as `nappatzim migrate` leaves it.
+
+    Creating the tables from the models is faster than running the migrations for each test;
+    tests/test_migrations.py checks that both give the same schema.
+    """
+    await connection.run_sync(Base.metadata.create_all)
+    await connection.execute(
+        text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+    )
+    await connection.execute(
+        text("INSERT INTO alembic_version VALUES (:head)"), {"head": known_revisions()[0]}
+    )
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

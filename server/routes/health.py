@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import services
-from server.errors import json_response
+from server.errors import is_database_unavailable, json_response
+from storage.migrate import schema_problem
 
 routes = web.RouteTableDef()
 
@@ -19,13 +22,16 @@ async def health(_request: web.Request) -> web.Response:
 
 @routes.get("/ready")
 async def ready(request: web.Request) -> web.Response:
-    """Report whether the database and Redis answer; 503 when one does not."""
+    """Report whether the database and Redis respond; 503 when one does not.
+
+    The database also counts as not ready while its schema is older than this release.
+    """
     svc = services(request)
     checks: dict[str, str] = {}
     try:
         async with svc.db.read(primary=True) as session:
-            await session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
+            version = await _schema_version(session)
+        checks["database"] = schema_problem(version) or "ok"
     except Exception as error:  # a readiness probe reports any failure
         checks["database"] = f"unavailable: {type(error).__name__}"
     if svc.redis is not None:
@@ -38,3 +44,14 @@ async def ready(request: web.Request) -> web.Response:
     return json_response(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
     )
+
+
+async def _schema_version(session: AsyncSession) -> str | None:
+    """Return the database's migration revision, or None when it was never migrated."""
+    try:
+        version = await session.scalar(text("SELECT version_num FROM alembic_version"))
+    except DBAPIError as error:
+        if is_database_unavailable(error):
+            raise
+        return None  # no alembic_version table
+    return None if version is None else str(version)
