@@ -44,7 +44,6 @@ def configure_logging(level: str) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from aiohttp import web
 
     from server.app import create_app
 
@@ -54,6 +53,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         _migrate(settings, args)
     app = create_app(settings)
     app.on_startup.append(_freeze_heap)
+    try:
+        _run_app(app, host, port)
+    except OSError as error:
+        # A busy port or a host name that does not resolve: the cause is in the message.
+        sys.stderr.write(f"cannot listen on {host}:{port}: {error.strerror or error}\n")
+        return 1
+    return 0
+
+
+def _run_app(app: Any, host: str, port: int) -> None:
+    from aiohttp import web
+
     web.run_app(
         app,
         host=host,
@@ -62,7 +73,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=None,
         print=lambda message: log.info(message.strip()),
     )
-    return 0
 
 
 async def _freeze_heap(_app: Any) -> None:

@@ -86,6 +86,23 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"unknown level {value!r}: use one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is not None and not to_async_url(value).startswith(SUPPORTED_DRIVERS):
+            raise ValueError(
+                f"unsupported database URL {value.split(':', 1)[0]!r}: use postgresql://... "
+                "or sqlite:///path"
+            )
+        return value
+
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:
         if self.jwt_secret is None and not self.embedded:
@@ -117,6 +134,10 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SUPPORTED_DRIVERS = ("postgresql+asyncpg://", "sqlite+aiosqlite://")
 
 
 def to_async_url(url: str) -> str:

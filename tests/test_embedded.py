@@ -94,3 +94,32 @@ def test_deployment_without_secret_is_rejected(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "JWT_SECRET is missing" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL: unknown level 'LOUD'"),
+        ({"DATABASE_URL": "mysql://app@db/app"}, "unsupported database URL 'mysql'"),
+        ({"HOST": "nohost.invalid"}, "cannot listen on nohost.invalid"),
+    ],
+)
+def test_bad_setting_gets_a_message(
+    tmp_path: Path, variables: dict[str, str], message: str
+) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "JWT_SECRET": "s" * 32, **variables}
+    for name in ("REDIS_URL", "PORT") + (() if "DATABASE_URL" in variables else ("DATABASE_URL",)):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode in (1, 2)
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
