@@ -87,8 +87,10 @@ async def _run_services(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    # Without this, open websockets hold a SIGTERM for about 45 s.
+    # Close every client's connection first: an open websocket otherwise holds the shutdown
+    # until aiohttp's timeouts, and a closed one makes the client reconnect to another server.
     sockets = app[SOCKETS]
+    await sockets.eio.disconnect()
     await sockets.shutdown()
     if isinstance(sockets.manager, LiveRedisManager):
         await sockets.manager.close()

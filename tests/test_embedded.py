@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -123,3 +124,32 @@ def test_bad_setting_gets_a_message(
     assert result.returncode in (1, 2)
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_shutdown_disconnects_clients(embedded_env: Settings, tmp_path: Path) -> None:
+    """A stopping server closes each Socket.IO connection, so devices reconnect elsewhere."""
+    server = Server(embedded_env, tmp_path / "serve.log")
+    try:
+        await server.wait_ready()
+        async with aiohttp.ClientSession() as session:
+            credentials = {"email": random_email(), "password": PASSWORD}
+            async with session.post(f"{server.url}/auth/register", json=credentials) as response:
+                assert response.status == 201
+            async with session.post(f"{server.url}/auth/login", json=credentials) as response:
+                login = await response.json()
+        live = LiveClient()
+        reasons: list[str] = []
+
+        @live.sio.event
+        async def disconnect(reason: str) -> None:
+            reasons.append(reason)
+
+        await live.connect(server.url, login["accessToken"])
+        server.popen.terminate()
+        async with asyncio.timeout(30):
+            while not reasons:
+                await asyncio.sleep(0.05)
+        assert reasons == [live.sio.reason.SERVER_DISCONNECT]
+        await live.close()
+    finally:
+        server.stop()
