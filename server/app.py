@@ -87,7 +87,7 @@ async def _run_services(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    # Close every client's connection first: an open websocket otherwise holds the shutdown
+    # Close every client's connection first: an open websocket otherwise delays the shutdown
     # until aiohttp's timeouts, and a closed one makes the client reconnect to another server.
     sockets = app[SOCKETS]
     await sockets.eio.disconnect()
