@@ -90,7 +90,8 @@ async def _close_sockets(app: web.Application) -> None:
     # Close every client's connection first: an open websocket otherwise delays the shutdown
     # until aiohttp's timeouts, and a closed one makes the client reconnect to another server.
     sockets = app[SOCKETS]
-    await sockets.eio.disconnect()
+    if sockets.eio.sockets:  # engine.io's disconnect-all fails on an empty set
+        await sockets.eio.disconnect()
     await sockets.shutdown()
     if isinstance(sockets.manager, LiveRedisManager):
         await sockets.manager.close()
