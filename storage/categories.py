@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Conflict, NotFound
 from storage import outbox
-from storage.models import WORKOUT_FINISHED, Category, Workout
+from storage.models import WORKOUT_FINISHED, WORKOUT_LIVE, Category, Workout
 from storage.types import utcnow
 
 # The name under which tasks.registry registers the progress task.
@@ -113,14 +113,31 @@ async def update_category(
 async def delete_category(session: AsyncSession, *, user_id: int, category_id: int) -> list[int]:
     """Delete the user's category with its workouts, and return the ids of those workouts.
 
-    Queues a progress recomputation for the deleted workouts in the same transaction.
+    Queues a progress recomputation for the deleted workouts in the same transaction. A live
+    session in the category raises Conflict: it is finished first, as a workout would be.
     """
-    await get_category(session, user_id=user_id, category_id=category_id)
-    workout_ids = list(
-        await session.scalars(
-            select(Workout.id).where(Workout.category_id == category_id, Workout.user_id == user_id)
-        )
+    # Locked for update, so no session starts in the category until this transaction ends.
+    found = await session.scalar(
+        select(Category.id)
+        .where(Category.id == category_id, Category.user_id == user_id)
+        .with_for_update()
     )
+    if found is None:
+        raise NotFound("category not found")
+    rows = (
+        await session.execute(
+            select(Workout.id, Workout.status).where(
+                Workout.category_id == category_id, Workout.user_id == user_id
+            )
+        )
+    ).all()
+    live = [workout_id for workout_id, status in rows if status == WORKOUT_LIVE]
+    if live:
+        raise Conflict(
+            f"category has a live session: finish it with POST /sessions/{live[0]}/finish, "
+            "then delete the category"
+        )
+    workout_ids = [workout_id for workout_id, _ in rows]
     # Exercises and sets go with their workouts through ON DELETE CASCADE.
     await session.execute(delete(Workout).where(Workout.category_id == category_id))
     await session.execute(

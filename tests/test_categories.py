@@ -136,6 +136,28 @@ async def test_category_delete_removes_workouts(client: Client) -> None:
     assert rows["sets"] == 4
 
 
+async def test_category_with_live_session_not_deleted(client: Client) -> None:
+    login = await register(client)
+    headers = login["headers"]
+    category_id = await create_category(client, login)
+    await create_workout(client, login, category_id)
+    response = await client.post("/sessions", json={"categoryId": category_id}, headers=headers)
+    assert response.status == 201, await response.text()
+    session_id = (await response.json())["id"]
+
+    response = await client.delete(f"/categories/{category_id}", headers=headers)
+    assert response.status == 409
+    assert f"/sessions/{session_id}/finish" in (await response.json())["error"]
+    rows = await count_rows(client)
+    assert rows["workouts"] == 2
+
+    response = await client.post(f"/sessions/{session_id}/finish", headers=headers)
+    assert response.status == 200
+    response = await client.delete(f"/categories/{category_id}", headers=headers)
+    assert response.status == 204
+    assert (await count_rows(client))["workouts"] == 0
+
+
 async def test_category_other_user_not_found(client: Client) -> None:
     owner = await register(client)
     intruder = await register(client)

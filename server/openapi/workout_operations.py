@@ -67,6 +67,7 @@ WORKOUT_OPERATIONS = (
         "categories",
         "Delete a category with all of its workouts",
         replies={204: Reply("Deleted")},
+        errors={409: "The category has a live session: finish it first"},
     ),
     Operation(
         "GET",
