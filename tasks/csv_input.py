@@ -8,7 +8,7 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -200,3 +200,31 @@ def fold(name: str) -> str:
     """Return a column name for matching: NFKC, trimmed, case-folded, single spaces."""
     folded = unicodedata.normalize("NFKC", name).strip().casefold()
     return " ".join(folded.split())
+
+
+class CellReader:
+    """A base for row readers: the text and number cells of a row, by field name.
+
+    A field the header does not name reads as empty text or no number. Error messages name
+    the column as the file does.
+    """
+
+    def __init__(self, header: Header, fields: Iterable[str]):
+        self._labels = header.labels
+        self._position = {key: header.index.get(key, -1) for key in set(fields)}
+        self._numbers = Numbers(decimal_comma=header.decimal_comma)
+
+    def _text(self, cells: list[str], key: str) -> str:
+        position = self._position[key]
+        if position < 0:
+            return ""
+        value = cells[position]
+        if "\x00" in value:
+            raise RowProblem(f"{self._labels[key]}: invalid, contains a NUL character")
+        return value.strip()
+
+    def _number(self, cells: list[str], key: str) -> float | None:
+        position = self._position[key]
+        if position < 0:
+            return None
+        return self._numbers.cell(cells[position], self._labels[key])

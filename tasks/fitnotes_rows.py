@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from storage.measures import MAX_REPS
-from tasks.csv_input import Header, Numbers
+from tasks.csv_input import CellReader, Header
 from tasks.parsed import RowProblem, SetRow
 
 # Folded column names, by the field each column contains. The older layout names the load
@@ -68,13 +68,11 @@ class FitNotesRow:
     set_row: SetRow
 
 
-class RowReader:
+class RowReader(CellReader):
     def __init__(self, header: Header, *, default_unit: str | None):
+        super().__init__(header, COLUMNS.values())
         self._header = header
-        self._labels = header.labels
-        self._position = {key: header.index.get(key, -1) for key in set(COLUMNS.values())}
         self._default_unit = default_unit
-        self._numbers = Numbers(decimal_comma=header.decimal_comma)
         self._days: dict[str, date | None] = {}
 
     def read(self, cells: list[str], *, first_line: int) -> FitNotesRow:
@@ -141,21 +139,6 @@ class RowReader:
             category=self._text(cells, "category"),
             set_row=set_row,
         )
-
-    def _text(self, cells: list[str], key: str) -> str:
-        position = self._position[key]
-        if position < 0:
-            return ""
-        value = cells[position]
-        if "\x00" in value:
-            raise RowProblem(f"{self._labels[key]}: invalid, contains a NUL character")
-        return value.strip()
-
-    def _number(self, cells: list[str], key: str) -> float | None:
-        position = self._position[key]
-        if position < 0:
-            return None
-        return self._numbers.cell(cells[position], self._labels[key])
 
     def _day(self, cells: list[str]) -> date:
         raw = cells[self._position["date"]]

@@ -17,7 +17,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from storage.measures import MAX_REPS
-from tasks.csv_input import Header, Numbers, data_records, decode, find_header, zone
+from tasks.csv_input import CellReader, Header, data_records, decode, find_header, zone
 from tasks.parsed import (
     MAX_EXERCISE_NAME,
     MAX_RPE,
@@ -161,13 +161,11 @@ class _HevyBuilder(WorkoutBuilder):
         return blocks[-1]
 
 
-class _RowReader:
+class _RowReader(CellReader):
     def __init__(self, header: Header, units: _Units):
-        self._labels = header.labels
-        self._position = {key: header.index.get(key, -1) for key in set(COLUMNS.values())}
+        super().__init__(header, COLUMNS.values())
         self._width = header.width
         self._units = units
-        self._numbers = Numbers(decimal_comma=header.decimal_comma)
         self._dates: dict[str, datetime | None] = {}
         self._valid_names: set[tuple[str, str]] = set()
 
@@ -217,21 +215,6 @@ class _RowReader:
         block = builder.block(key, name, None if index is None else int(index), superset)
         block.notes = block.notes or exercise_notes
         block.rows.append(row)
-
-    def _text(self, cells: list[str], key: str) -> str:
-        position = self._position[key]
-        if position < 0:
-            return ""
-        value = cells[position]
-        if "\x00" in value:
-            raise RowProblem(f"{self._labels[key]}: invalid, contains a NUL character")
-        return value.strip()
-
-    def _number(self, cells: list[str], key: str) -> float | None:
-        position = self._position[key]
-        if position < 0:
-            return None
-        return self._numbers.cell(cells[position], self._labels[key])
 
     def _check_names(self, title: str, name: str) -> None:
         if (title, name) in self._valid_names:
