@@ -55,6 +55,7 @@ from live_common import (
     RESULTS,
     CpuMeter,
     Deployment,
+    add_wait_arguments,
     run,
     stop_on_sigterm,
     wait_for_other_benchmarks,
@@ -216,13 +217,7 @@ def parse_args() -> argparse.Namespace:
         default=120,
         help="seconds a batch may take before the run stops with an error",
     )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=300,
-        help="seconds to wait for other programs to leave the CPU idle before measuring",
-    )
-    parser.add_argument("--no-wait", action="store_true", help="skip waiting for other benchmarks")
+    add_wait_arguments(parser)
     args = parser.parse_args()
     for name in ("tasks", "warmup", "rounds", "concurrency"):
         if getattr(args, name) < 1:

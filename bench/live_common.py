@@ -7,6 +7,7 @@ drops the database and deletes its Redis keys.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -180,6 +181,17 @@ def other_benchmarks() -> list[str]:
             continue
         found.append(line)
     return found
+
+
+def add_wait_arguments(parser: argparse.ArgumentParser, *, quiet_wait: float = 300) -> None:
+    """Add --quiet-wait and --no-wait, the options that make a benchmark wait its turn."""
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=quiet_wait,
+        help="seconds to wait for other programs to leave the CPU idle before measuring",
+    )
+    parser.add_argument("--no-wait", action="store_true", help="skip waiting for other benchmarks")
 
 
 def wait_for_other_benchmarks(limit_seconds: float = 1200) -> None:

@@ -45,6 +45,7 @@ from live_common import (
     Deployment,
     Server,
     access_token,
+    add_wait_arguments,
     has_uvloop,
     latency_summary,
     run,
@@ -336,13 +337,7 @@ def parse_args() -> argparse.Namespace:
         help="node_modules with socket.io 4, @socket.io/redis-adapter, -emitter and redis",
     )
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=300,
-        help="seconds to wait for other programs to leave the CPU idle before measuring",
-    )
-    parser.add_argument("--no-wait", action="store_true", help="skip waiting for other benchmarks")
+    add_wait_arguments(parser)
     return parser.parse_args()
 
 

@@ -46,6 +46,7 @@ from live_common import (
     Deployment,
     Server,
     access_token,
+    add_wait_arguments,
     has_uvloop,
     latency_summary,
     run,
@@ -302,13 +303,7 @@ def parse_args() -> argparse.Namespace:
         default="WARNING",
         help="LOG_LEVEL of every process; INFO adds the progress tasks' run time to the results",
     )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=300,
-        help="seconds to wait for other programs to leave the CPU idle before measuring",
-    )
-    parser.add_argument("--no-wait", action="store_true", help="skip waiting for other benchmarks")
+    add_wait_arguments(parser)
     return parser.parse_args()
 
 

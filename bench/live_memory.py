@@ -43,6 +43,7 @@ from live_common import (
     Deployment,
     Server,
     access_token,
+    add_wait_arguments,
     rss_kb,
     run,
     stop_on_sigterm,
@@ -285,13 +286,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--settle-seconds", type=float, default=5)
     parser.add_argument("--tracemalloc", action="store_true", help="trace our server's allocations")
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=60,
-        help="seconds to wait for other programs to leave the CPU idle before measuring",
-    )
-    parser.add_argument("--no-wait", action="store_true", help="skip waiting for other benchmarks")
+    add_wait_arguments(parser, quiet_wait=60)
     args = parser.parse_args()
     args.extra = dict(item.split("=", 1) for item in args.extra)
     return args
