@@ -297,8 +297,8 @@ _WORKOUT_PARTS: dict[str, Callable[[WorkoutDetail], Any]] = {
 
 def workout_reply(detail: WorkoutDetail, fields: Iterable[str] = WORKOUT_FIELDS) -> dict[str, Any]:
     """Shape a workout with the keys in `fields`, in the order of WORKOUT_FIELDS."""
-    wanted = fields if isinstance(fields, frozenset | set) else set(fields)
-    return {name: make(detail) for name, make in _WORKOUT_PARTS.items() if name in wanted}
+    requested = fields if isinstance(fields, frozenset | set) else set(fields)
+    return {name: make(detail) for name, make in _WORKOUT_PARTS.items() if name in requested}
 
 
 def exercise_reply(detail: ExerciseDetail | ExerciseRows) -> dict[str, Any]:

@@ -126,8 +126,8 @@ class Database:
         """Run the read-only `work` on a pooled connection of the primary, without a transaction.
 
         Each statement reads the latest committed data. A connection that died while pooled,
-        for example across a database restart, fails on first use; the work then runs once
-        more on a new connection, since a read can be repeated.
+        for example across a database restart, fails on first use. The work then runs once
+        more on a new connection, because a read can be repeated.
         """
         try:
             async with self.reader.connect() as connection:

@@ -73,13 +73,13 @@ async def list_workouts(
     exercises, and the sets of those exercises. The category and the exercises are read only
     when `fields` includes them.
     """
-    wanted = set(fields)
+    requested = set(fields)
     position = decode_cursor(cursor, sort_by=sort_by, sort_order=sort_order) if cursor else None
     shape = _Shape(
         columns=frozenset(
-            name for field, name in FIELD_COLUMNS.items() if field in wanted or field == sort_by
+            name for field, name in FIELD_COLUMNS.items() if field in requested or field == sort_by
         ),
-        with_category="category" in wanted,
+        with_category="category" in requested,
         sort_by=sort_by,
         sort_order=sort_order,
         by_category=category_id is not None,
@@ -110,7 +110,7 @@ async def list_workouts(
         )
         for row in rows
     ]
-    if "exercises" in wanted:
+    if "exercises" in requested:
         await load_exercises(reader, details)
 
     next_cursor = None
