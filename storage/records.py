@@ -220,16 +220,18 @@ async def _update_rep_frontier(
 ) -> list[RecordChange]:
     """Keep the rep-max frontier: for each load, the most reps at that load or a heavier one.
 
-    Added sets are checked against the stored frontier only. When a touched workout held a
-    frontier point, its set may be gone, so the frontier is rebuilt from the exercise's sets.
+    The touched workouts' sets are checked against the stored frontier only, which is exact
+    while every frontier point in a touched workout is still there as it was: a set that no
+    point dominates is then a new or changed one. When such a point changed or is gone, the
+    frontier is rebuilt from every set of the exercise.
     """
     old = [_point(row) for row in stored]
-    if any(point.workout_id in touched for point in old):
+    if _points_unchanged(old, new_sets, touched):
+        frontier = _add_to_frontier(old, new_sets)
+    else:
         # NOTE: the rebuild reads every set of this exercise; it runs only when a set that
         # holds a rep record is edited or deleted.
         frontier = rep_frontier(await _all_points(session, user_id, name_key))
-    else:
-        frontier = _add_to_frontier(old, new_sets)
 
     old_ids = {point.set_id for point in old}
     new_ids = {point.set_id for point in frontier}
@@ -253,6 +255,26 @@ async def _update_rep_frontier(
                 )
             )
     return changes
+
+
+def _points_unchanged(
+    points: list[RepPoint], new_sets: Sequence[SetMeasure], touched: set[int]
+) -> bool:
+    """Tell whether each point of a touched workout is still a set of the same load and reps."""
+    current = {measure.set_id: measure for measure in new_sets}
+    for point in points:
+        if point.workout_id not in touched:
+            continue
+        measure = current.get(point.set_id)
+        if (
+            measure is None
+            or measure.workout_id != point.workout_id
+            or measure.value != point.load
+            or measure.reps != point.reps
+            or measure.performed_at != point.performed_at
+        ):
+            return False
+    return True
 
 
 def _add_to_frontier(frontier: list[RepPoint], new_sets: Sequence[SetMeasure]) -> list[RepPoint]:
