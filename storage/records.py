@@ -220,9 +220,8 @@ async def _update_rep_frontier(
 ) -> list[RecordChange]:
     """Keep the rep-max frontier: for each load, the most reps at that load or a heavier one.
 
-    The touched workouts' sets are checked against the stored frontier only, which is exact
-    while every frontier point in a touched workout is still there as it was: a set that no
-    point dominates is then a new or changed one. When such a point changed or is gone, the
+    While every frontier point of a touched workout is still the same set with the same load
+    and reps, the touched workouts' sets are added to the stored frontier. Otherwise the
     frontier is rebuilt from every set of the exercise.
     """
     old = [_point(row) for row in stored]

@@ -7,10 +7,7 @@ from sqlalchemy import select, update
 from storage.db import Database
 from storage.measures import RepPoint, rep_frontier
 from storage.models import Exercise, PersonalRecord, Workout, WorkoutSet
-from storage.names import normalize_exercise_name
 from tests.test_progress import add_workout, make_user, run_job
-
-SQUAT = normalize_exercise_name("Squat")
 
 
 async def stored_frontier(db: Database, user_id: int) -> set[tuple[float, int, int]]:
@@ -43,7 +40,7 @@ async def add_set(db: Database, workout_id: int, value: float, reps: int) -> Non
         session.add(WorkoutSet(exercise_id=exercise_id, order=99, value=value, reps=reps))
 
 
-async def test_sets_added_then_edited_keep_the_frontier_exact(db: Database) -> None:
+async def test_frontier_exact_after_adds_and_edits(db: Database) -> None:
     user_id, category_id = await make_user(db)
     earlier = await add_workout(db, user_id, category_id, 0, {"Squat": [(100, 5), (60, 12)]})
     await run_job(db, user_id, [earlier])
@@ -51,13 +48,13 @@ async def test_sets_added_then_edited_keep_the_frontier_exact(db: Database) -> N
     await run_job(db, user_id, [today])
     assert await stored_frontier(db, user_id) == await rebuilt_frontier(db, user_id)
 
-    # Sets added to a workout that holds a frontier point: one dominates it, one does not.
+    # Sets added to a workout that contains a frontier point: some dominate it, one does not.
     for value, reps in ((85, 10), (40, 8), (110, 2)):
         await add_set(db, today, value, reps)
         await run_job(db, user_id, [today])
         assert await stored_frontier(db, user_id) == await rebuilt_frontier(db, user_id)
 
-    # The set that holds the 85 kg point loses reps: the point it held moves to another set.
+    # The set of the 85 kg point loses reps, so the frontier is rebuilt without that point.
     async with db.transaction() as session:
         await session.execute(
             update(WorkoutSet).where(WorkoutSet.value == 85, WorkoutSet.reps == 10).values(reps=3)
