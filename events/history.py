@@ -74,27 +74,48 @@ class MemoryHistory:
             self._trimmed[user_id] = key
 
 
-# Add an event to a user's stream and publish the Socket.IO message that carries it, in one
-# atomic step, so subscribers receive each user's events in id order whichever process sent
-# them. The message is the JSON text around the id. Every 100th event, the stream is trimmed
-# to what is both older than the retention time and outside the last RETENTION_COUNT events.
+# Add events to their users' streams and publish the Socket.IO message that carries each, in
+# one atomic step, so subscribers receive each user's events in id order whichever process sent
+# them. Each message is the JSON text around the id. Every 100th event of a stream, the stream
+# is trimmed to what is both older than the retention time and outside the last
+# RETENTION_COUNT events. KEYS are the streams. ARGV contains the count to keep and the cutoff
+# time, then five values per event.
 PUBLISH_SCRIPT = """
-local id = redis.call('XADD', KEYS[1], '*', 'name', ARGV[1], 'data', ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4] .. id .. ARGV[5])
-local length = redis.call('XLEN', KEYS[1])
-local keep = tonumber(ARGV[6])
-if length > keep and length % 100 == 0 then
-  local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', keep)
-  local boundary = newest[#newest][1]
-  local boundary_ms = tonumber(string.match(boundary, '^(%d+)'))
-  local cutoff_ms = tonumber(ARGV[7])
-  if cutoff_ms < boundary_ms then
-    boundary = cutoff_ms .. '-0'
+local keep = tonumber(ARGV[1])
+local cutoff_ms = tonumber(ARGV[2])
+local ids = {}
+for i = 1, #KEYS do
+  local base = 2 + (i - 1) * 5
+  local id = redis.call('XADD', KEYS[i], '*', 'name', ARGV[base + 1], 'data', ARGV[base + 2])
+  redis.call('PUBLISH', ARGV[base + 3], ARGV[base + 4] .. id .. ARGV[base + 5])
+  local length = redis.call('XLEN', KEYS[i])
+  if length > keep and length % 100 == 0 then
+    local newest = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', keep)
+    local boundary = newest[#newest][1]
+    local boundary_ms = tonumber(string.match(boundary, '^(%d+)'))
+    if cutoff_ms < boundary_ms then
+      boundary = cutoff_ms .. '-0'
+    end
+    redis.call('XTRIM', KEYS[i], 'MINID', boundary)
   end
-  redis.call('XTRIM', KEYS[1], 'MINID', boundary)
+  ids[i] = id
 end
-return id
+return ids
 """
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """An event for a user's history, with the channel and message that carry it.
+
+    The message is the JSON text before and after the place of the event id.
+    """
+
+    user_id: int
+    name: str
+    data: dict[str, Any]
+    channel: str
+    message: tuple[bytes, bytes]
 
 
 class RedisHistory:
@@ -108,29 +129,22 @@ class RedisHistory:
     def stream(self, user_id: int) -> str:
         return f"{self._prefix}events:{user_id}"
 
-    async def append_and_publish(
-        self,
-        user_id: int,
-        name: str,
-        data: dict[str, Any],
-        channel: str,
-        message: tuple[bytes, bytes],
-    ) -> str:
-        """Store the event and publish `message[0] + id + message[1]` on `channel`."""
+    async def append_and_publish(self, events: list[OutgoingEvent]) -> list[str]:
+        """Store the events and publish each one's message with its id; return the ids."""
+        if not events:
+            return []
         cutoff = int((time.time() - RETENTION_SECONDS) * 1000)
-        event_id = await self._publish(
-            keys=[self.stream(user_id)],
-            args=[
-                name,
-                orjson.dumps(data),
-                channel,
-                message[0],
-                message[1],
-                RETENTION_COUNT,
-                cutoff,
-            ],
-        )
-        return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+        args: list[Any] = [RETENTION_COUNT, cutoff]
+        for event in events:
+            args += [
+                event.name,
+                orjson.dumps(event.data),
+                event.channel,
+                event.message[0],
+                event.message[1],
+            ]
+        ids = await self._publish(keys=[self.stream(e.user_id) for e in events], args=args)
+        return [_text(event_id) for event_id in ids]
 
     async def since(self, user_id: int, last_event_id: str) -> list[StoredEvent] | None:
         """Return the events after `last_event_id`, or None when some of them are gone."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,14 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
-from events.history import MemoryHistory, RedisHistory, StoredEvent, parse_event_id
+from events.bus import RoomEvent
+from events.history import (
+    MemoryHistory,
+    OutgoingEvent,
+    RedisHistory,
+    StoredEvent,
+    parse_event_id,
+)
 from events.names import RESYNC
 
 log = logging.getLogger(__name__)
@@ -153,11 +161,14 @@ class LiveManager(ReplayMixin, socketio.AsyncManager):  # type: ignore[misc]
         self._init_replay()
         self.history = MemoryHistory()
 
-    async def publish_event(self, user_id: int, room: str, name: str, data: dict[str, Any]) -> str:
-        payload = {**data, "ts": utc_timestamp()}
-        event_id = self.history.append(user_id, name, payload)
-        await self.deliver(name, {**payload, "eventId": event_id}, "/", room)
-        return event_id
+    async def publish_events(self, events: Sequence[RoomEvent]) -> list[str]:
+        ids = []
+        for event in events:
+            payload = {**event.data, "ts": utc_timestamp()}
+            event_id = self.history.append(event.user_id, event.name, payload)
+            await self.deliver(event.name, {**payload, "eventId": event_id}, "/", event.room)
+            ids.append(event_id)
+        return ids
 
     async def history_since(self, user_id: int, last_event_id: str) -> list[StoredEvent] | None:
         events = await self.history.since(user_id, last_event_id)
@@ -210,27 +221,31 @@ class LiveRedisManager(ReplayMixin, socketio.AsyncRedisManager):  # type: ignore
             return f"{channel}#{room}"
         return channel
 
-    async def publish_event(self, user_id: int, room: str, name: str, data: dict[str, Any]) -> str:
-        """Store an event in the user's history and publish it, both in one Redis step."""
-        payload = {**data, "ts": utc_timestamp()}
-        message = {
-            "method": "emit",
-            "event": name,
-            "data": [{**payload, "eventId": EVENT_ID_PLACEHOLDER}],
-            "binary": False,
-            "namespace": "/",
-            "room": room,
-            "skip_sid": None,
-            "callback": None,
-            # Not this instance's host id: the sender receives its own event from Redis
-            # like every other instance, so all of them see one order.
-            "host_id": "event-bus",
-        }
-        encoded = orjson.dumps(message)
-        before, _, after = encoded.partition(orjson.dumps(EVENT_ID_PLACEHOLDER)[1:-1])
-        return await self.history.append_and_publish(
-            user_id, name, payload, self.room_channel(room), (before, after)
-        )
+    async def publish_events(self, events: Sequence[RoomEvent]) -> list[str]:
+        """Store events in their users' histories and publish them, all in one Redis step."""
+        outgoing = []
+        placeholder = orjson.dumps(EVENT_ID_PLACEHOLDER)[1:-1]
+        for event in events:
+            payload = {**event.data, "ts": utc_timestamp()}
+            message = {
+                "method": "emit",
+                "event": event.name,
+                "data": [{**payload, "eventId": EVENT_ID_PLACEHOLDER}],
+                "binary": False,
+                "namespace": "/",
+                "room": event.room,
+                "skip_sid": None,
+                "callback": None,
+                # Not this instance's host id: the sender receives its own event from Redis
+                # like every other instance, so all of them see one order.
+                "host_id": "event-bus",
+            }
+            before, _, after = orjson.dumps(message).partition(placeholder)
+            channel = self.room_channel(event.room)
+            outgoing.append(
+                OutgoingEvent(event.user_id, event.name, payload, channel, (before, after))
+            )
+        return await self.history.append_and_publish(outgoing)
 
     async def history_since(self, user_id: int, last_event_id: str) -> list[StoredEvent] | None:
         events = await self.history.since(user_id, last_event_id)

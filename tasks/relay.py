@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqResult
 from taskiq.exceptions import SendTaskError
 
-from events.bus import EventBus
+from events.bus import BusEvent, EventBus
 from storage import dead_letters, outbox
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -66,14 +66,16 @@ class OutboxRelay:
         """
         events = [row for row in rows if row.kind != outbox.TASK]
         tasks = [row for row in rows if row.kind == outbox.TASK]
-        published, unsent = await self._send_rows(events)
-        if tasks and not unsent and len(published) == len(events):
+        # A lost event is logged and followed by a resync, so its row is done either way.
+        ids = await self._bus.publish_all([_bus_event(row.payload) for row in events])
+        published = [row.id for row in events]
+        unsent: list[int] = []
+        if tasks and None not in ids:
             if not leased:
                 tasks = await self._lease_tasks(tasks)
-            published_tasks, unsent = await self._send_rows(tasks)
-            published += published_tasks
+            unsent = await self._send_tasks(tasks)
         elif tasks and leased:
-            # An event failed, so Redis is likely down: the relay sends the tasks later.
+            # An event was lost, so Redis is likely down: the relay sends the tasks later.
             unsent = [row.id for row in tasks]
         if not published and not unsent:
             return
@@ -86,31 +88,28 @@ class OutboxRelay:
         except Exception as error:  # the rows are idempotent and go again later
             log.warning("outbox rows sent but not marked: %r", error)
 
-    async def _send_rows(self, rows: list[OutboxMessage]) -> tuple[list[int], list[int]]:
-        """Send rows in order until one fails; return the sent event rows and unsent task rows."""
-        published: list[int] = []
-        unsent: list[int] = []
+    async def _send_tasks(self, rows: list[OutboxMessage]) -> list[int]:
+        """Send task rows in order until one fails; return the rows not sent.
+
+        A sent row stays in the outbox until its task has run.
+        """
         for index, row in enumerate(rows):
             try:
-                if not await self._send(row):
-                    published.append(row.id)
+                await self._send(row)
             except (RedisError, OSError, TimeoutError, SendTaskError) as error:
                 log.warning("outbox row %s not sent, the relay retries it: %r", row.id, error)
-                unsent = [later.id for later in rows[index:] if later.kind == outbox.TASK]
-                break
-        return published, unsent
+                return [later.id for later in rows[index:]]
+        return []
 
     async def _lease_tasks(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
         """Count a send of each task row; return the rows that may be sent now."""
-        task_ids = [row.id for row in rows if row.kind == outbox.TASK]
-        if not task_ids:
-            return rows
+        task_ids = [row.id for row in rows]
         try:
             async with self._db.transaction() as session:
                 await outbox.mark_sending(session, task_ids, lease=self._task_lease)
         except Exception as error:  # the relay sends the task rows after their grace time
             log.warning("outbox task rows %s not leased, the relay sends them: %r", task_ids, error)
-            return [row for row in rows if row.kind != outbox.TASK]
+            return []
         return rows
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -171,24 +170,23 @@ class OutboxRelay:
             outbox_id=row.id,
         )
 
-    async def _send(self, row: OutboxMessage) -> bool:
-        """Send one row; return True for a task row, which stays until its task has run."""
+    async def _send(self, row: OutboxMessage) -> None:
         payload = row.payload
-        if row.kind == outbox.EVENT:
-            await self._bus.publish(
-                payload["user_id"],
-                payload["name"],
-                payload["data"],
-                session_id=payload.get("session_id"),
-                watchers=payload.get("watchers", ()),
-            )
-            return False
         task = self._broker.find_task(payload["task"])
         if task is None:
             log.error("outbox row %s names unknown task %r", row.id, payload["task"])
-            return True
+            return
         await task.kicker().with_task_id(f"{TASK_ID_PREFIX}{row.id}").kiq(**payload["kwargs"])
-        return True
+
+
+def _bus_event(payload: dict[str, Any]) -> BusEvent:
+    return BusEvent(
+        payload["user_id"],
+        payload["name"],
+        payload["data"],
+        payload.get("session_id"),
+        payload.get("watchers", ()),
+    )
 
 
 class OutboxAckMiddleware(TaskiqMiddleware):
