@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import NotFound, ValidationFailed
@@ -65,29 +65,37 @@ async def log_set(
 
     row = await _find_or_create_exercise(session, workout, exercise)
     now = utcnow()
-    item = WorkoutSet(
-        exercise_id=row.id,
-        order=0,
-        value=value,
-        reps=reps,
-        rest_minutes=rest_minutes,
-        client_id=client_id,
-        performed_at=performed_at or now,
-    )
+    performed = performed_at or now
+    earlier, later = await _sets_around(session, row.id, performed)
     # The session's row lock serializes writers, so the lookup above finds every stored set and
-    # only one writer creates the exercise. The unique (exercise, client id) constraint, caught
-    # in a savepoint, is a second guard within one exercise.
-    try:
-        async with session.begin_nested():
-            session.add(item)
-            await session.flush()
-    except IntegrityError:
+    # only one writer creates the exercise. The unique (exercise, client id) constraint is a
+    # second guard within one exercise: on a conflict nothing is inserted.
+    make_insert = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    item = await session.scalar(
+        make_insert(WorkoutSet)
+        .values(
+            exercise_id=row.id,
+            order=len(earlier) + 1,
+            value=value,
+            reps=reps,
+            rest_minutes=rest_minutes,
+            client_id=client_id,
+            performed_at=performed,
+        )
+        .on_conflict_do_nothing(index_elements=["exercise_id", "client_id"])
+        .returning(WorkoutSet)
+    )
+    if item is None:
         found = await _find_set(session, session_id=session_id, client_id=client_id)
         if found is None:
-            raise
+            raise RuntimeError(f"set {client_id!r} not found after a conflict on insert")
         return LoggedSet(found[0], found[1], created=False)
 
-    await _renumber(session, row.id)
+    # A set replayed from an offline queue may have been performed before sets already stored.
+    for position, later_set in enumerate(later, start=len(earlier) + 2):
+        later_set.order = position
     workout.updated_at = now
     return LoggedSet(item, row, created=True)
 
@@ -206,6 +214,29 @@ async def _find_or_create_exercise(
     session.add(exercise)
     await session.flush()
     return exercise
+
+
+async def _sets_around(
+    session: AsyncSession, exercise_id: int, performed_at: datetime
+) -> tuple[list[WorkoutSet], list[WorkoutSet]]:
+    """Return the exercise's sets before and after a new set performed at `performed_at`.
+
+    Both lists are in order. The new set's id is the highest, so it comes after sets of its time.
+    """
+    rows = await session.scalars(
+        select(WorkoutSet)
+        .where(WorkoutSet.exercise_id == exercise_id)
+        .order_by(WorkoutSet.performed_at, WorkoutSet.id)
+    )
+    earlier: list[WorkoutSet] = []
+    later: list[WorkoutSet] = []
+    for row in rows:
+        # Every set of a live session has a time. A set without one counts as earlier.
+        if row.performed_at is None or row.performed_at <= performed_at:
+            earlier.append(row)
+        else:
+            later.append(row)
+    return earlier, later
 
 
 async def _renumber(session: AsyncSession, exercise_id: int) -> None:
