@@ -157,12 +157,16 @@ async def _set_changed(
             "setId": str(logged.set.id),
             "exerciseId": str(logged.exercise.id),
         }
-    await _notify(session, workout, name, data)
-    await apply_workout_changes(session, user_id=user_id, workout_ids=[session_id])
+    watchers = await _notify(session, workout, name, data)
+    await apply_workout_changes(
+        session, user_id=user_id, workout_ids=[session_id], live_sessions={session_id: watchers}
+    )
 
 
-async def _notify(session: AsyncSession, workout: Workout, name: str, data: dict[str, Any]) -> None:
-    """Queue an event for the owner's devices and the session's current watchers."""
+async def _notify(
+    session: AsyncSession, workout: Workout, name: str, data: dict[str, Any]
+) -> list[int]:
+    """Queue an event for the owner's devices and the session's current watchers; return them."""
     watchers = await grants.list_watcher_ids(session, session_id=workout.id)
     outbox.add_event(
         session,
@@ -172,3 +176,4 @@ async def _notify(session: AsyncSession, workout: Workout, name: str, data: dict
         session_id=workout.id,
         watchers=watchers,
     )
+    return watchers

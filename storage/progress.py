@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import Table, and_, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events import names
@@ -73,18 +73,24 @@ class ExerciseInWorkout:
 
 
 async def apply_workout_changes(
-    session: AsyncSession, *, user_id: int, workout_ids: Sequence[int], announce: bool = True
+    session: AsyncSession,
+    *,
+    user_id: int,
+    workout_ids: Sequence[int],
+    announce: bool = True,
+    live_sessions: dict[int, list[int]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[RecordChange]]:
     """Bring progress and records up to date with the current state of `workout_ids`.
 
     Running it twice for the same state changes nothing the second time, so a task that is
     delivered again is harmless. Events go to the outbox of `session`, and to the watchers of
     a touched live session as well. With `announce` False (bulk imports) no record event is
-    sent, but records are still stored.
+    sent, but records are still stored. A caller that has read the watchers of each touched
+    live session in this transaction passes them as `live_sessions`.
     """
     await _lock_user(session, user_id)
     touched = set(workout_ids)
-    current = await _load_exercises(session, user_id=user_id, workout_ids=touched)
+    current, categories = await _load_exercises(session, user_id=user_id, workout_ids=touched)
     old_rows = await _load_summaries(session, user_id=user_id, workout_ids=touched)
 
     new_rows = [_summary_row(user_id, item, summarize(item.sets)) for item in current.values()]
@@ -119,11 +125,13 @@ async def apply_workout_changes(
         tops=tops,
     )
 
-    exercises = await _progress_payload(session, user_id, totals)
+    exercises = await _progress_payload(session, user_id, totals, categories)
     if not changes and _same_summaries(old_rows, new_rows):
         # A repeated delivery of the same change: nothing to tell the devices.
         return exercises, changes
-    sessions = await live_session_watchers(session, user_id=user_id, workout_ids=touched)
+    sessions = live_sessions
+    if sessions is None:
+        sessions = await live_session_watchers(session, user_id=user_id, workout_ids=touched)
     session_id, watchers = _audience(sessions)
     outbox.add_event(
         session,
@@ -186,21 +194,15 @@ async def _lock_user(session: AsyncSession, user_id: int) -> None:
 
 async def _load_exercises(
     session: AsyncSession, *, user_id: int, workout_ids: set[int]
-) -> dict[tuple[int, str], ExerciseInWorkout]:
-    # Workouts first, so the per-set rows below carry no per-workout columns.
-    result = await session.execute(
-        select(Workout.id, Workout.created_at, Workout.category_id).where(
-            Workout.user_id == user_id, Workout.id.in_(workout_ids)
-        )
-    )
-    workouts = {workout_id: (created_at, category) for workout_id, created_at, category in result}
-    if not workouts:
-        return {}
+) -> tuple[dict[tuple[int, str], ExerciseInWorkout], dict[int, str]]:
+    """Return the sets of each exercise of the workouts, and the names of their categories."""
     # Exercises and sets in two queries, so the exercise's names are not repeated on every
     # set row, and Core columns rather than ORM attributes, so rows come back as plain tuples.
     exercise = cast(Table, Exercise.__table__).c
+    workouts = cast(Table, Workout.__table__)
+    categories_table = cast(Table, Category.__table__)
+    workout, category = workouts.c, categories_table.c
     sets = cast(Table, WorkoutSet.__table__).c
-    in_workouts = exercise.workout_id.in_(workouts)
     exercise_rows = (
         await session.execute(
             select(
@@ -210,11 +212,19 @@ async def _load_exercises(
                 exercise.name_key,
                 exercise.type,
                 exercise.unit,
+                workout.created_at,
+                workout.category_id,
+                category.name,
             )
-            .where(in_workouts)
+            .join(workouts, workout.id == exercise.workout_id)
+            .outerjoin(categories_table, category.id == workout.category_id)
+            .where(workout.user_id == user_id, workout.id.in_(workout_ids))
             .order_by(exercise.workout_id, exercise.order, exercise.id)
         )
     ).all()
+    if not exercise_rows:
+        return {}, {}
+    in_workouts = and_(exercise.user_id == user_id, exercise.workout_id.in_(workout_ids))
     set_rows = (
         await session.execute(
             select(sets.exercise_id, sets.id, sets.value, sets.reps)
@@ -227,11 +237,14 @@ async def _load_exercises(
         sets_of[exercise_id].append((set_id, value, reps))
 
     exercises: dict[tuple[int, str], ExerciseInWorkout] = {}
-    for exercise_id, workout_id, name, name_key, kind, unit in exercise_rows:
+    categories: dict[int, str] = {}
+    for row in exercise_rows:
+        exercise_id, workout_id, name, name_key, kind, unit, performed_at, category_id, title = row
+        if category_id is not None:
+            categories[category_id] = title
         measured = sets_of.get(exercise_id)
         if not measured:
             continue
-        performed_at, category_id = workouts[workout_id]
         item = exercises.get((workout_id, name_key))
         if item is None:
             item = ExerciseInWorkout(workout_id, name_key, name, kind, category_id)
@@ -242,7 +255,7 @@ async def _load_exercises(
             )
             for set_id, value, reps in measured
         )
-    return exercises
+    return exercises, categories
 
 
 async def _load_summaries(
@@ -364,17 +377,21 @@ def _top_value(tops: dict[str, ExerciseTops], key: str, kind: str) -> float | No
 
 
 async def _progress_payload(
-    session: AsyncSession, user_id: int, totals: list[ExerciseProgress]
+    session: AsyncSession,
+    user_id: int,
+    totals: list[ExerciseProgress],
+    known_categories: dict[int, str],
 ) -> list[dict[str, Any]]:
+    categories = dict(known_categories)
     category_ids = {row.category_id for row in totals if row.category_id is not None}
-    categories: dict[int, str] = {}
-    if category_ids:
+    missing = category_ids - categories.keys()
+    if missing:
         result = await session.execute(
             select(Category.id, Category.name).where(
-                Category.user_id == user_id, Category.id.in_(category_ids)
+                Category.user_id == user_id, Category.id.in_(missing)
             )
         )
-        categories = {row.id: row.name for row in result}
+        categories.update((row.id, row.name) for row in result)
     return [
         {
             "name": row.name,
