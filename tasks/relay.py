@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -68,25 +69,50 @@ class OutboxRelay:
         tasks = [row for row in rows if row.kind == outbox.TASK]
         # A lost event is logged and followed by a resync, so its row is done either way.
         ids = await self._bus.publish_all([_bus_event(row.payload) for row in events])
-        published = [row.id for row in events]
-        unsent: list[int] = []
-        if tasks and None not in ids:
-            if not leased:
-                tasks = await self._lease_tasks(tasks)
-            unsent = await self._send_tasks(tasks)
-        elif tasks and leased:
-            # An event was lost, so Redis is likely down: the relay sends the tasks later.
-            unsent = [row.id for row in tasks]
-        if not published and not unsent:
-            return
+        sendable, held = (tasks, []) if None not in ids else ([], tasks)
+        # One transaction deletes the sent events and leases the tasks about to be sent. When
+        # an event was lost, Redis is likely down: leased tasks go back to the relay for later.
+        to_lease = [] if leased else sendable
+        marked = await self._mark(
+            deleted=[row.id for row in events],
+            leased=[row.id for row in to_lease],
+            released=[row.id for row in held] if leased else [],
+        )
+        if not marked and to_lease:
+            # Not counted as sent, so not sent now: the relay sends them after their grace time.
+            sendable = []
+        unsent = await self._send_tasks(sendable)
+        if unsent:
+            await self._mark(released=unsent)
+
+    async def _mark(
+        self,
+        *,
+        deleted: Sequence[int] = (),
+        leased: Sequence[int] = (),
+        released: Sequence[int] = (),
+    ) -> bool:
+        """Delete, lease and release outbox rows in one transaction; tell whether it committed."""
+        if not deleted and not leased and not released:
+            return True
         try:
             async with self._db.transaction() as session:
-                if published:
-                    await outbox.delete_rows(session, published)
-                if unsent:
-                    await outbox.release(session, unsent)
+                if deleted:
+                    await outbox.delete_rows(session, list(deleted))
+                if leased:
+                    await outbox.mark_sending(session, list(leased), lease=self._task_lease)
+                if released:
+                    await outbox.release(session, list(released))
         except Exception as error:  # the rows are idempotent and go again later
-            log.warning("outbox rows sent but not marked: %r", error)
+            log.warning(
+                "outbox rows not marked (deleted %s, leased %s, released %s): %r",
+                deleted,
+                leased,
+                released,
+                error,
+            )
+            return False
+        return True
 
     async def _send_tasks(self, rows: list[OutboxMessage]) -> list[int]:
         """Send task rows in order until one fails; return the rows not sent.
@@ -100,17 +126,6 @@ class OutboxRelay:
                 log.warning("outbox row %s not sent, the relay retries it: %r", row.id, error)
                 return [later.id for later in rows[index:]]
         return []
-
-    async def _lease_tasks(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-        """Count a send of each task row; return the rows that may be sent now."""
-        task_ids = [row.id for row in rows]
-        try:
-            async with self._db.transaction() as session:
-                await outbox.mark_sending(session, task_ids, lease=self._task_lease)
-        except Exception as error:  # the relay sends the task rows after their grace time
-            log.warning("outbox task rows %s not leased, the relay sends them: %r", task_ids, error)
-            return []
-        return rows
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send rows whose writer did not hand them on, until `stop` is set.
