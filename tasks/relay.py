@@ -69,14 +69,14 @@ class OutboxRelay:
         tasks = [row for row in rows if row.kind == outbox.TASK]
         # A lost event is logged and followed by a resync, so its row is done either way.
         ids = await self._bus.publish_all([_bus_event(row.payload) for row in events])
-        sendable, held = (tasks, []) if None not in ids else ([], tasks)
+        sendable, postponed = (tasks, []) if None not in ids else ([], tasks)
         # One transaction deletes the sent events and leases the tasks about to be sent. When
         # an event was lost, Redis is likely down: leased tasks go back to the relay for later.
         to_lease = [] if leased else sendable
         marked = await self._mark(
             deleted=[row.id for row in events],
             leased=[row.id for row in to_lease],
-            released=[row.id for row in held] if leased else [],
+            released=[row.id for row in postponed] if leased else [],
         )
         if not marked and to_lease:
             # Not counted as sent, so not sent now: the relay sends them after their grace time.
