@@ -1,9 +1,9 @@
 """Live-session actions, shared by the REST routes and the Socket.IO client events.
 
 Each write runs in one transaction that also queues its event for the owner's devices and for
-the watchers whose grant exists in that transaction. A set write also updates the session's
-progress and records in that transaction, so `record:achieved` leaves with the set's own
-event instead of waiting for a worker.
+the watchers whose grant exists in that transaction. A set write also updates the records in
+that transaction, so `record:achieved` leaves with the set's own event instead of waiting for
+a worker.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from server.session_schemas import (
     timer_reply,
 )
 from storage import grants, outbox, session_sets, sessions
+from storage.categories import RECOMPUTE_PROGRESS
+from storage.live_records import records_of_new_set
 from storage.models import Workout
-from storage.progress import apply_workout_changes
+from storage.progress import announce_records, apply_workout_changes
 from storage.session_sets import LoggedSet
 from storage.workout_rows import WorkoutDetail
 
@@ -144,10 +146,12 @@ async def finish_session(services: Services, *, user_id: int, session_id: int) -
 async def _set_changed(
     session: AsyncSession, user_id: int, session_id: int, name: str, logged: LoggedSet
 ) -> None:
-    """Queue the event of a set write, then update progress and records and queue their events.
+    """Queue the event of a set write, then the record events it calls for.
 
-    A session touches one workout of a few dozen sets, so the update costs a few milliseconds
-    whatever the user's history (see storage.progress).
+    A new set's records are found against the stored records (see storage.live_records), and
+    the progress job updates the totals after the commit. An edited or deleted set may have
+    held a record, so its session's progress and records are updated here, which costs a few
+    milliseconds whatever the user's history (see storage.progress).
     """
     workout = await session.get_one(Workout, session_id)
     data: dict[str, Any] = {"set": logged_set_reply(logged)}
@@ -158,9 +162,17 @@ async def _set_changed(
             "exerciseId": str(logged.exercise.id),
         }
     watchers = await _notify(session, workout, name, data)
-    await apply_workout_changes(
-        session, user_id=user_id, workout_ids=[session_id], live_sessions={session_id: watchers}
+    sessions = {session_id: watchers}
+    if name != names.SESSION_SET_LOGGED:
+        await apply_workout_changes(
+            session, user_id=user_id, workout_ids=[session_id], live_sessions=sessions
+        )
+        return
+    changes = await records_of_new_set(
+        session, workout=workout, exercise=logged.exercise, exercise_sets=logged.exercise_sets
     )
+    announce_records(session, user_id=user_id, changes=changes, sessions=sessions)
+    outbox.add_task(session, RECOMPUTE_PROGRESS, user_id=user_id, workout_ids=[session_id])
 
 
 async def _notify(

@@ -142,19 +142,34 @@ async def apply_workout_changes(
         watchers=watchers,
     )
     if announce:
-        for change in changes:
-            session_id, watchers = _audience(sessions, change)
-            outbox.add_event(
-                session,
-                user_id=user_id,
-                name=change.event,
-                data=change.payload(),
-                session_id=session_id,
-                watchers=watchers,
-            )
-        achieved = [c.payload() for c in changes if c.event == names.RECORD_ACHIEVED]
-        notifications.add_achievement_task(session, user_id=user_id, records=achieved)
+        announce_records(session, user_id=user_id, changes=changes, sessions=sessions)
     return exercises, changes
+
+
+def announce_records(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    changes: Sequence[RecordChange],
+    sessions: dict[int, list[int]],
+) -> None:
+    """Queue an event for each record change, and one task that notifies the records achieved.
+
+    `sessions` maps each touched live session to its watchers, who also get the events of the
+    records its sets made or lost.
+    """
+    for change in changes:
+        session_id, watchers = _audience(sessions, change)
+        outbox.add_event(
+            session,
+            user_id=user_id,
+            name=change.event,
+            data=change.payload(),
+            session_id=session_id,
+            watchers=watchers,
+        )
+    achieved = [c.payload() for c in changes if c.event == names.RECORD_ACHIEVED]
+    notifications.add_achievement_task(session, user_id=user_id, records=achieved)
 
 
 def _audience(

@@ -39,6 +39,7 @@ __all__ = [
     "MAX_WORKOUT_VOLUME",
     "RecordChange",
     "update_all_records",
+    "update_exercise_records",
 ]
 
 MAX_REPS = "max_reps"
@@ -104,7 +105,7 @@ async def update_all_records(
             stored[row.name_key].append(row)
     changes: list[RecordChange] = []
     for key in ordered:
-        changes += await _update_records(
+        changes += await update_exercise_records(
             session,
             user_id=user_id,
             name_key=key,
@@ -116,7 +117,7 @@ async def update_all_records(
     return changes
 
 
-async def _update_records(
+async def update_exercise_records(
     session: AsyncSession,
     *,
     user_id: int,

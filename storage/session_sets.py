@@ -39,6 +39,8 @@ class LoggedSet:
     exercise: Exercise
     # False when the client id was stored already and nothing changed.
     created: bool
+    # Every set of the exercise in performed order, when a new set was stored.
+    exercise_sets: tuple[WorkoutSet, ...] = ()
 
 
 async def log_set(
@@ -97,7 +99,7 @@ async def log_set(
     for position, later_set in enumerate(later, start=len(earlier) + 2):
         later_set.order = position
     workout.updated_at = now
-    return LoggedSet(item, row, created=True)
+    return LoggedSet(item, row, created=True, exercise_sets=(*earlier, item, *later))
 
 
 async def update_set(

@@ -50,20 +50,21 @@ async def check_records_live(client: Client) -> None:
         status, heavy = await post_set(client, owner, session_id, set_body("h1", 110, 5))
         assert status == 201
         for device in (phone, viewer):
-            # Each run of the progress job sends progress:updated before its record events.
-            progress = await next_progress(device, session_id)
-            assert progress["exercises"][0]["maxLoad"] == 110
+            # A new set's records leave with the set, and the progress job's totals follow.
             record = await next_record(device, names.RECORD_ACHIEVED, "max_load")
             assert record["value"] == 110
             assert record["previousValue"] == 100
             assert record["workoutId"] == session_id
             assert record["setId"] == heavy["id"]
+            progress = await next_progress(device, session_id)
+            assert progress["exercises"][0]["maxLoad"] == 110
 
         response = await client.patch(
             f"/sessions/{session_id}/sets/h1", json={"value": 90}, headers=owner["headers"]
         )
         assert response.status == 200
         for device in (phone, viewer):
+            # An edit's progress and records are updated in the edit's own transaction.
             withdrawn = await next_record(device, names.RECORD_WITHDRAWN, "max_load")
             assert withdrawn["value"] == 100
             assert withdrawn["previousValue"] == 110
@@ -73,6 +74,8 @@ async def check_records_live(client: Client) -> None:
         for device in (phone, viewer):
             record = await next_record(device, names.RECORD_ACHIEVED, "max_load")
             assert record["value"] == 120
+            progress = await next_progress(device, session_id)
+            assert progress["exercises"][0]["maxLoad"] == 120
         response = await client.delete(f"/sessions/{session_id}/sets/h2", headers=owner["headers"])
         assert response.status == 200
         for device in (phone, viewer):
