@@ -129,6 +129,20 @@ class Database:
         for example across a database restart, fails on first use. The work then runs once
         more on a new connection, because a read can be repeated.
         """
+        return await self._run_pooled(work)
+
+    async def write_once(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run `work`, one write statement, on the primary; it commits as it runs.
+
+        Like `read_rows`, the statement runs again on a new connection when its pooled one
+        died, so it must do no harm when run twice. On SQLite `work` runs in a transaction.
+        """
+        if self.is_sqlite:
+            async with self.engine.execution_options(sqlite_write=True).begin() as connection:
+                return await work(connection)
+        return await self._run_pooled(work)
+
+    async def _run_pooled(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         try:
             async with self.reader.connect() as connection:
                 return await work(connection)

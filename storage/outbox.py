@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import OutboxMessage
 from storage.types import utcnow
@@ -120,6 +131,41 @@ async def mark_sending(session: AsyncSession, ids: list[int], *, lease: timedelt
         .where(OutboxMessage.id.in_(ids))
         .values(available_at=utcnow() + lease, attempts=OutboxMessage.attempts + 1)
     )
+
+
+# The rows of a write after its events went out: the event rows go, and the task rows about
+# to be sent are counted and leased, in one statement on PostgreSQL.
+_SETTLE = text(
+    "WITH sent AS (DELETE FROM outbox WHERE id = ANY(:deleted)) "
+    "UPDATE outbox SET attempts = attempts + 1, available_at = :until WHERE id = ANY(:leased)"
+).bindparams(
+    bindparam("deleted", type_=ARRAY(BigInteger)),
+    bindparam("leased", type_=ARRAY(BigInteger)),
+    bindparam("until", type_=DateTime(timezone=True)),
+)
+
+
+async def settle_sent(
+    connection: AsyncConnection, *, deleted: list[int], leased: list[int], lease: timedelta
+) -> None:
+    """Delete event rows that were sent, then count and lease task rows as `mark_sending` does.
+
+    Running it twice deletes nothing more and counts one send too many, which only brings a
+    task's dead-lettering one send closer.
+    """
+    until = utcnow() + lease
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_SETTLE, {"deleted": deleted, "leased": leased, "until": until})
+        return
+    table = cast(Table, OutboxMessage.__table__)
+    if deleted:
+        await connection.execute(delete(table).where(table.c.id.in_(deleted)))
+    if leased:
+        await connection.execute(
+            update(table)
+            .where(table.c.id.in_(leased))
+            .values(available_at=until, attempts=table.c.attempts + 1)
+        )
 
 
 async def release(session: AsyncSession, ids: list[int]) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -70,7 +71,7 @@ class OutboxRelay:
         # A lost event is logged and followed by a resync, so its row is done either way.
         ids = await self._bus.publish_all([_bus_event(row.payload) for row in events])
         sendable, postponed = (tasks, []) if None not in ids else ([], tasks)
-        # One transaction deletes the sent events and leases the tasks about to be sent. When
+        # One step deletes the sent events and leases the tasks about to be sent. When
         # an event was lost, Redis is likely down: leased tasks go back to the relay for later.
         to_lease = [] if leased else sendable
         marked = await self._mark(
@@ -92,17 +93,27 @@ class OutboxRelay:
         leased: Sequence[int] = (),
         released: Sequence[int] = (),
     ) -> bool:
-        """Delete, lease and release outbox rows in one transaction; tell whether it committed."""
+        """Delete, lease and release outbox rows; tell whether the change committed."""
         if not deleted and not leased and not released:
             return True
         try:
-            async with self._db.transaction() as session:
-                if deleted:
-                    await outbox.delete_rows(session, list(deleted))
-                if leased:
-                    await outbox.mark_sending(session, list(leased), lease=self._task_lease)
-                if released:
+            if released:
+                async with self._db.transaction() as session:
+                    if deleted:
+                        await outbox.delete_rows(session, list(deleted))
+                    if leased:
+                        await outbox.mark_sending(session, list(leased), lease=self._task_lease)
                     await outbox.release(session, list(released))
+            else:
+                # The common case after a write: one statement, with no transaction around it.
+                await self._db.write_once(
+                    partial(
+                        outbox.settle_sent,
+                        deleted=list(deleted),
+                        leased=list(leased),
+                        lease=self._task_lease,
+                    )
+                )
         except Exception as error:  # the rows are idempotent and go again later
             log.warning(
                 "outbox rows not marked (deleted %s, leased %s, released %s): %r",
