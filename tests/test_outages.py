@@ -141,6 +141,26 @@ async def test_page_reads_survive_database_restart(
     assert [w["id"] for w in (await response.json())["workouts"]] == [workout_id]
 
 
+async def test_writes_survive_database_restart(
+    make_client: Any, pg_settings: Settings, pg_proxy: Proxy
+) -> None:
+    """Pooled write connections that died while idle are replaced before a write uses them."""
+    url = pg_settings.database_url
+    assert url is not None
+    settings = pg_settings.model_copy(
+        update={"database_url": url.replace("127.0.0.1:5432", f"127.0.0.1:{pg_proxy.port}")}
+    )
+    client = await make_client(settings)
+    login = await register(client)
+    response = await client.post("/categories", json={"name": "Before"}, headers=login["headers"])
+    assert response.status == 201
+
+    await pg_proxy.cut()
+    await pg_proxy.restore()
+    response = await client.post("/categories", json={"name": "After"}, headers=login["headers"])
+    assert response.status == 201
+
+
 async def wait_for_progress(client: Client, timeout: float = 30) -> ExerciseProgress:
     db = client.app[SERVICES].db
     async with asyncio.timeout(timeout):
