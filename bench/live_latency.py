@@ -9,13 +9,14 @@ one before, so each set is a new `max_load` record. For every set the script mea
 - `reply`: request sent to the REST reply received;
 - `set_logged`: request sent to `session:set_logged` received on B (matched by `clientId`);
 - `record`: request sent to the first `record:achieved` whose `setId` is the set's id,
-  which the progress task in a worker publishes.
+  which server A publishes with the set's own event.
 
 A task sends its next set once both events of the previous one arrived, or after
-`--event-timeout` seconds, plus `--think-seconds`. The first `--warmup-sets` sets of each
-user are not measured. With no think time the tasks keep the deployment saturated, so the
-figures show its capacity; with a think time they show the latency at a lighter load. The
-client side runs on uvloop when it is installed.
+`--event-timeout` seconds, then pauses. Each pause is drawn between 0.5 and 1.5 times
+`--think-seconds`, so users that once sent at the same moment do not stay in step. The
+first `--warmup-sets` sets of each user are not measured. With no think time the tasks keep
+the deployment saturated, so the figures show its capacity; with a think time they show the
+latency at a lighter load. The client side runs on uvloop when it is installed.
 
     bench/.venv/bin/python bench/live_latency.py
 
@@ -168,19 +169,28 @@ async def log_sets(
         replied = time.monotonic()
         logged_at = await logged.wait(client_id, args.event_timeout)
         record_at = await records.wait(str(reply["id"]), args.event_timeout)
-        if not measured:
-            continue
-        samples["reply"].append(replied - sent)
-        if logged_at is None:
-            samples["set_logged_missing"].append(1)
-        else:
-            samples["set_logged"].append(logged_at - sent)
-        if record_at is None:
-            samples["record_missing"].append(1)
-        else:
-            samples["record"].append(record_at - sent)
-        if args.think_seconds:
-            await asyncio.sleep(args.think_seconds)
+        if measured:
+            add_samples(samples, sent, replied, logged_at, record_at)
+        if args.think_seconds and index + 1 < args.warmup_sets + args.sets:
+            await asyncio.sleep(args.think_seconds * random.uniform(0.5, 1.5))
+
+
+def add_samples(
+    samples: dict[str, list[float]],
+    sent: float,
+    replied: float,
+    logged_at: float | None,
+    record_at: float | None,
+) -> None:
+    samples["reply"].append(replied - sent)
+    if logged_at is None:
+        samples["set_logged_missing"].append(1)
+    else:
+        samples["set_logged"].append(logged_at - sent)
+    if record_at is None:
+        samples["record_missing"].append(1)
+    else:
+        samples["record"].append(record_at - sent)
 
 
 async def measure(
@@ -293,7 +303,7 @@ def parse_args() -> argparse.Namespace:
         help="command that runs server A instead of `nappatzim serve`, such as one under "
         "cProfile; it gets the same settings",
     )
-    parser.add_argument("--think-seconds", type=float, default=0, help="pause between sets")
+    parser.add_argument("--think-seconds", type=float, default=0, help="mean pause between sets")
     parser.add_argument(
         "--event-timeout", type=float, default=20, help="seconds to wait for an event"
     )

@@ -61,14 +61,16 @@ async def log_set(
     the others. `performed_at` defaults to now by the server's clock.
     """
     workout = await get_owned_session(session, user_id=user_id, session_id=session_id, live=True)
-    found = await _find_set(session, session_id=session_id, client_id=client_id)
-    if found is not None:
-        return LoggedSet(found[0], found[1], created=False)
+    exercises, sets_of = await _load_session_sets(session, session_id)
+    for stored_exercise in exercises:
+        for stored in sets_of[stored_exercise.id]:
+            if stored.client_id == client_id:
+                return LoggedSet(stored, stored_exercise, created=False)
 
-    row = await _find_or_create_exercise(session, workout, exercise)
+    row = await _find_or_create_exercise(session, workout, exercise, exercises)
     now = utcnow()
     performed = performed_at or now
-    earlier, later = await _sets_around(session, row.id, performed)
+    earlier, later = _split_at(sets_of.get(row.id, []), performed)
     # The session's row lock serializes writers, so the lookup above finds every stored set and
     # only one writer creates the exercise. The unique (exercise, client id) constraint is a
     # second guard within one exercise: on a conflict nothing is inserted.
@@ -173,21 +175,41 @@ async def _get_set(
     return found
 
 
+async def _load_session_sets(
+    session: AsyncSession, session_id: int
+) -> tuple[list[Exercise], dict[int, list[WorkoutSet]]]:
+    """Return the session's exercises in order, and each one's sets in performed order."""
+    rows = await session.execute(
+        select(Exercise, WorkoutSet)
+        .outerjoin(WorkoutSet, WorkoutSet.exercise_id == Exercise.id)
+        .where(Exercise.workout_id == session_id)
+        .order_by(Exercise.order, Exercise.id, WorkoutSet.performed_at, WorkoutSet.id)
+    )
+    exercises: list[Exercise] = []
+    sets_of: dict[int, list[WorkoutSet]] = {}
+    for exercise, item in rows.tuples():
+        if exercise.id not in sets_of:
+            exercises.append(exercise)
+            sets_of[exercise.id] = []
+        if item is not None:
+            sets_of[exercise.id].append(item)
+    return exercises, sets_of
+
+
 async def _find_or_create_exercise(
-    session: AsyncSession, workout: Workout, requested: SessionExercise
+    session: AsyncSession,
+    workout: Workout,
+    requested: SessionExercise,
+    exercises: list[Exercise],
 ) -> Exercise:
     """Return the session's exercise of the same normalized name, or append a new one.
 
-    An existing exercise keeps its type and unit: a set that names another one is rejected,
-    because its value would be read in the wrong unit.
+    `exercises` are the session's exercises in order. An existing exercise keeps its type and
+    unit: a set that names another one is rejected, because its value would be read in the
+    wrong unit.
     """
     name_key = normalize_exercise_name(requested.name)
-    exercise = await session.scalar(
-        select(Exercise)
-        .where(Exercise.workout_id == workout.id, Exercise.name_key == name_key)
-        .order_by(Exercise.order, Exercise.id)
-        .limit(1)
-    )
+    exercise = next((row for row in exercises if row.name_key == name_key), None)
     if exercise is not None:
         if exercise.type != requested.type:
             raise ValidationFailed.field(
@@ -201,9 +223,6 @@ async def _find_or_create_exercise(
             )
         return exercise
 
-    last = await session.scalar(
-        select(func.max(Exercise.order)).where(Exercise.workout_id == workout.id)
-    )
     exercise = Exercise(
         workout_id=workout.id,
         user_id=workout.user_id,
@@ -211,28 +230,23 @@ async def _find_or_create_exercise(
         name=requested.name,
         name_key=name_key,
         unit=requested.unit or DEFAULT_UNIT[requested.type],
-        order=(last or 0) + 1,
+        order=max((row.order for row in exercises), default=0) + 1,
     )
     session.add(exercise)
     await session.flush()
     return exercise
 
 
-async def _sets_around(
-    session: AsyncSession, exercise_id: int, performed_at: datetime
+def _split_at(
+    sets: list[WorkoutSet], performed_at: datetime
 ) -> tuple[list[WorkoutSet], list[WorkoutSet]]:
-    """Return the exercise's sets before and after a new set performed at `performed_at`.
+    """Return the sets before and after a new set performed at `performed_at`, in order.
 
-    Both lists are in order. The new set's id is the highest, so it comes after sets of its time.
+    The new set's id is the highest, so it comes after sets of its time.
     """
-    rows = await session.scalars(
-        select(WorkoutSet)
-        .where(WorkoutSet.exercise_id == exercise_id)
-        .order_by(WorkoutSet.performed_at, WorkoutSet.id)
-    )
     earlier: list[WorkoutSet] = []
     later: list[WorkoutSet] = []
-    for row in rows:
+    for row in sets:
         # Every set of a live session has a time. A set without one counts as earlier.
         if row.performed_at is None or row.performed_at <= performed_at:
             earlier.append(row)
