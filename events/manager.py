@@ -38,7 +38,7 @@ ROUTED_ROOM_PREFIXES = ("user:", "watch:")
 EVENT_ID_PLACEHOLDER = "\x00event-id\x00"
 
 
-@dataclass
+@dataclass(slots=True)
 class SocketState:
     """The delivery position of a connected socket: its last event id and held-back events."""
 

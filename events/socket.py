@@ -9,6 +9,7 @@ from typing import Any
 
 import socketio
 
+from events.lean_queue import LeanSocketServer
 from events.manager import LiveManager, LiveRedisManager
 from events.names import user_room
 
@@ -119,7 +120,7 @@ def create_socket_server(
         manager = LiveManager()
     else:
         manager = LiveRedisManager(redis_url, channel=channel, prefix=prefix)
-    server = socketio.AsyncServer(
+    server = LeanSocketServer(
         async_mode="aiohttp",
         client_manager=manager,
         cors_allowed_origins=cors_origins,

@@ -124,9 +124,24 @@ def error_response(status: int, message: str, **extra: Any) -> web.Response:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+# python-socketio's default path. Its requests get engine.io's replies, not JSON errors.
+SOCKET_PATH = "/socket.io/"
+
+
 @web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Report every failure as `{"error": ...}` with its status, and never leak internals."""
+def error_middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """Report every failure as `{"error": ...}` with its status, and never leak internals.
+
+    A Socket.IO request goes straight to its handler. A websocket's request lasts as long as
+    the connection, and a middleware frame around it would cost each idle connection about
+    half a kilobyte.
+    """
+    if request.path.startswith(SOCKET_PATH):
+        return handler(request)
+    return _reported(request, handler)
+
+
+async def _reported(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except AppError as error:
