@@ -23,6 +23,8 @@ from tasks.delivery import current_delivery
 log = logging.getLogger(__name__)
 
 TASK_ID_PREFIX = "outbox-"
+# The longest wait of the relay loop after failed passes.
+MAX_FAILURE_WAIT_SECONDS = 30.0
 
 
 def outbox_row_id(task_id: str) -> int | None:
@@ -144,13 +146,18 @@ class OutboxRelay:
         The loop stops between passes rather than being cancelled, so no database call is cut
         off halfway.
         """
+        wait = self._poll_seconds
         while not stop.is_set():
             try:
                 await self.relay_due()
+                wait = self._poll_seconds
             except Exception as error:  # a failing database or Redis must not end the loop
-                log.warning("outbox relay failed, retrying in %ss: %r", self._poll_seconds, error)
+                # Each failure in a row doubles the wait, so an unmigrated or unreachable
+                # database gets a warning now and then instead of every second.
+                wait = min(wait * 2, MAX_FAILURE_WAIT_SECONDS)
+                log.warning("outbox relay failed, retrying in %ss: %r", wait, error)
             try:
-                await asyncio.wait_for(stop.wait(), timeout=self._poll_seconds)
+                await asyncio.wait_for(stop.wait(), timeout=wait)
             except TimeoutError:
                 pass
 
