@@ -111,7 +111,8 @@ def summarize(sets: Iterable[SetMeasure]) -> ExerciseSummary:
         else:
             volume = value * reps if is_weight else value
         volume_total += volume
-        if is_weight and value is not None and value > 0:
+        # A set of no reps is a failed attempt: its load is no heaviest-load record.
+        if is_weight and value is not None and value > 0 and reps >= 1:
             if max_load is None or value > max_load.value:
                 max_load = Best(value, item.set_id)
             if 1 <= reps <= E1RM_MAX_REPS:

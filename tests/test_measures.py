@@ -50,6 +50,15 @@ def test_summary_tie_keeps_earlier_set() -> None:
     assert summary.max_load.set_id == 1
 
 
+def test_summary_skips_load_of_zero_reps() -> None:
+    summary = summarize([weight_set(1, 100, 5), weight_set(2, 500, 0)])
+    assert summary.max_load is not None
+    assert summary.max_load.value == 100
+    assert summary.max_load.set_id == 1
+    assert summary.max_set_volume is not None
+    assert summary.max_set_volume.set_id == 1
+
+
 def test_summary_time_sums_durations() -> None:
     sets = [SetMeasure(1, 1, DAY, "time", 60, 1), SetMeasure(2, 1, DAY, "time", 90, 1)]
     summary = summarize(sets)
