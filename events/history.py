@@ -6,6 +6,7 @@ A history keeps every event of the last 24 hours and at least the last 1,000 per
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections import deque
@@ -121,18 +122,59 @@ class OutgoingEvent:
 class RedisHistory:
     """The history of a deployment: one Redis stream per user, shared by every process."""
 
-    def __init__(self, redis: Redis, prefix: str):
+    def __init__(self, redis: Redis, prefix: str, *, batch_limit: int = 256):
         self._redis = redis
         self._prefix = prefix
         self._publish = redis.register_script(PUBLISH_SCRIPT)
+        self._batch_limit = batch_limit
+        self._waiting: list[tuple[list[OutgoingEvent], asyncio.Future[list[str]]]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     def stream(self, user_id: int) -> str:
         return f"{self._prefix}events:{user_id}"
 
     async def append_and_publish(self, events: list[OutgoingEvent]) -> list[str]:
-        """Store the events and publish each one's message with its id; return the ids."""
+        """Store the events and publish each one's message with its id; return the ids.
+
+        Calls made while an earlier one is in Redis wait and then go together in one script
+        call, in the order they were made, so many concurrent publishers cost few round trips.
+        A failed call fails every call it carried.
+        """
         if not events:
             return []
+        done: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((events, done))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_waiting(), name="event-history-sender")
+        return await done
+
+    async def _send_waiting(self) -> None:
+        while self._waiting:
+            batch: list[tuple[list[OutgoingEvent], asyncio.Future[list[str]]]] = []
+            count = 0
+            while self._waiting and (not batch or count < self._batch_limit):
+                events, done = self._waiting.pop(0)
+                batch.append((events, done))
+                count += len(events)
+            try:
+                ids = await self._send([event for events, _ in batch for event in events])
+            except asyncio.CancelledError:
+                for _, done in batch + self._waiting:
+                    done.cancel()
+                self._waiting.clear()
+                raise
+            except Exception as error:  # every caller in the batch gets the error
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+                continue
+            start = 0
+            for events, done in batch:
+                if not done.done():
+                    done.set_result(ids[start : start + len(events)])
+                start += len(events)
+
+    async def _send(self, events: list[OutgoingEvent]) -> list[str]:
         cutoff = int((time.time() - RETENTION_SECONDS) * 1000)
         args: list[Any] = [RETENTION_COUNT, cutoff]
         for event in events:

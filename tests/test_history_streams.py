@@ -64,3 +64,30 @@ async def test_batch_trims_old_events(redis_prefix: str) -> None:
         assert oldest[0][0] == b"101-0"
     finally:
         await redis.aclose()
+
+
+async def test_concurrent_calls_share_script_calls(redis_prefix: str) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    history = RedisHistory(redis, redis_prefix, batch_limit=8)
+    calls = 0
+    send = history._send
+
+    async def counted(events: list[OutgoingEvent]) -> list[str]:
+        nonlocal calls
+        calls += 1
+        return await send(events)
+
+    history._send = counted  # type: ignore[method-assign]
+    try:
+        results = await asyncio.gather(
+            *(history.append_and_publish([outgoing(n % 3, n, "unused")]) for n in range(40))
+        )
+        # All 40 calls wait before the sender first runs, so they go 8 at a time.
+        assert calls == 40 // 8
+        for user_id in range(3):
+            ids = [result[0] for n, result in enumerate(results) if n % 3 == user_id]
+            assert ids == sorted(ids)
+            stored = await redis.xrange(history.stream(user_id))
+            assert [entry_id.decode() for entry_id, _ in stored] == ids
+    finally:
+        await redis.aclose()
