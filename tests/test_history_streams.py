@@ -7,7 +7,7 @@ import asyncio
 import orjson
 from redis.asyncio import Redis
 
-from events.history import RETENTION_COUNT, OutgoingEvent, RedisHistory
+from events.history import RETENTION_COUNT, OutgoingEvent, RedisHistory, parse_event_id
 from tests.conftest import REDIS_URL
 
 
@@ -86,7 +86,7 @@ async def test_concurrent_calls_share_script_calls(redis_prefix: str) -> None:
         assert calls == 40 // 8
         for user_id in range(3):
             ids = [result[0] for n, result in enumerate(results) if n % 3 == user_id]
-            assert ids == sorted(ids)
+            assert ids == sorted(ids, key=parse_event_id)
             stored = await redis.xrange(history.stream(user_id))
             assert [entry_id.decode() for entry_id, _ in stored] == ids
     finally:
