@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     DateTime,
-    Table,
     bindparam,
     delete,
     func,
@@ -120,7 +119,9 @@ async def lease_due(session: AsyncSession, *, limit: int, lease: timedelta) -> l
     ]
 
 
-async def mark_sending(session: AsyncSession, ids: list[int], *, lease: timedelta) -> None:
+async def mark_sending(
+    session: AsyncSession | AsyncConnection, ids: list[int], *, lease: timedelta
+) -> None:
     """Count a send of each task row and hide the rows for `lease`, before they are sent.
 
     Counting before the send means a task that fails at once finds its attempt counted, and
@@ -153,19 +154,14 @@ async def settle_sent(
     Running it twice deletes nothing more and counts one send too many, which only brings a
     task's dead-lettering one send closer.
     """
-    until = utcnow() + lease
     if connection.dialect.name == "postgresql":
+        until = utcnow() + lease
         await connection.execute(_SETTLE, {"deleted": deleted, "leased": leased, "until": until})
         return
-    table = cast(Table, OutboxMessage.__table__)
     if deleted:
-        await connection.execute(delete(table).where(table.c.id.in_(deleted)))
+        await delete_rows(connection, deleted)
     if leased:
-        await connection.execute(
-            update(table)
-            .where(table.c.id.in_(leased))
-            .values(available_at=until, attempts=table.c.attempts + 1)
-        )
+        await mark_sending(connection, leased, lease=lease)
 
 
 async def release(session: AsyncSession, ids: list[int]) -> None:
@@ -203,7 +199,7 @@ async def reschedule(
     )
 
 
-async def delete_rows(session: AsyncSession, ids: list[int]) -> None:
+async def delete_rows(session: AsyncSession | AsyncConnection, ids: list[int]) -> None:
     await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
 
 
