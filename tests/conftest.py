@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -170,6 +171,16 @@ def running_clients() -> list[TestClient[Any, Any]]:
     return []
 
 
+async def start_app(
+    app: web.Application, clients: list[TestClient[Any, Any]]
+) -> TestClient[Any, Any]:
+    """Serve `app` on a loopback port, and add its client to `clients` for closing."""
+    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    clients.append(client)
+    return client
+
+
 @pytest.fixture
 async def make_client(
     running_clients: list[TestClient[Any, Any]],
@@ -178,12 +189,7 @@ async def make_client(
     clients = running_clients
 
     async def start(settings: Settings) -> TestClient[Any, Any]:
-        client: TestClient[Any, Any] = TestClient(
-            TestServer(create_app(settings), host="127.0.0.1")
-        )
-        await client.start_server()
-        clients.append(client)
-        return client
+        return await start_app(create_app(settings), clients)
 
     yield start
     for client in reversed(clients):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -76,23 +78,25 @@ async def test_serve_respects_host_and_port(embedded_env: Settings, tmp_path: Pa
         server.stop()
 
 
-def test_deployment_without_secret_is_rejected(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    env = {
-        **os.environ,
-        "DATABASE_URL": "postgresql://postgres@127.0.0.1/none",
-        "DATA_DIR": str(tmp_path),
-    }
-    env.pop("JWT_SECRET", None)
-    result = subprocess.run(
+def run_serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `serve` with `env` until it exits, which a bad setting makes it do at once."""
+    return subprocess.run(
         [sys.executable, "-m", "server.cli", "serve"],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_deployment_without_secret_is_rejected(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1/none",
+        "DATA_DIR": str(tmp_path),
+    }
+    env.pop("JWT_SECRET", None)
+    result = run_serve(env)
     assert result.returncode == 2
     assert "JWT_SECRET is missing" in result.stderr
 
@@ -108,19 +112,10 @@ def test_deployment_without_secret_is_rejected(tmp_path: Path) -> None:
 def test_bad_setting_gets_a_message(
     tmp_path: Path, variables: dict[str, str], message: str
 ) -> None:
-    import subprocess
-    import sys
-
     env = {**os.environ, "DATA_DIR": str(tmp_path), "JWT_SECRET": "s" * 32, **variables}
     for name in ("REDIS_URL", "PORT") + (() if "DATABASE_URL" in variables else ("DATABASE_URL",)):
         env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_serve(env)
     assert result.returncode in (1, 2)
     assert message in result.stderr
     assert "Traceback" not in result.stderr

@@ -59,6 +59,14 @@ async def create_workout(client: Client, login: dict[str, Any]) -> str:
     return workout_id
 
 
+def through_proxy(settings: Settings, pg_proxy: Proxy) -> Settings:
+    """Return the settings with PostgreSQL reached through the proxy."""
+    url = settings.database_url
+    assert url is not None
+    proxied = url.replace("127.0.0.1:5432", f"127.0.0.1:{pg_proxy.port}")
+    return settings.model_copy(update={"database_url": proxied})
+
+
 async def test_rest_works_while_redis_down(
     make_client: Any, pg_settings: Settings, redis_proxy: Proxy, worker: None
 ) -> None:
@@ -83,12 +91,7 @@ async def test_rest_works_while_redis_down(
 async def test_database_down_fails_fast_then_recovers(
     make_client: Any, pg_settings: Settings, pg_proxy: Proxy
 ) -> None:
-    url = pg_settings.database_url
-    assert url is not None
-    settings = pg_settings.model_copy(
-        update={"database_url": url.replace("127.0.0.1:5432", f"127.0.0.1:{pg_proxy.port}")}
-    )
-    client = await make_client(settings)
+    client = await make_client(through_proxy(pg_settings, pg_proxy))
     login = await register(client)
 
     await pg_proxy.cut()
@@ -115,12 +118,7 @@ async def test_page_reads_survive_database_restart(
     make_client: Any, pg_settings: Settings, pg_proxy: Proxy
 ) -> None:
     """Pooled read connections die with the database; the next read still succeeds."""
-    url = pg_settings.database_url
-    assert url is not None
-    settings = pg_settings.model_copy(
-        update={"database_url": url.replace("127.0.0.1:5432", f"127.0.0.1:{pg_proxy.port}")}
-    )
-    client = await make_client(settings)
+    client = await make_client(through_proxy(pg_settings, pg_proxy))
     login = await register(client)
     workout_id = await create_workout(client, login)
     response = await client.get("/workouts?limit=5", headers=login["headers"])
@@ -145,12 +143,7 @@ async def test_writes_survive_database_restart(
     make_client: Any, pg_settings: Settings, pg_proxy: Proxy
 ) -> None:
     """Pooled write connections that died while idle are replaced before a write uses them."""
-    url = pg_settings.database_url
-    assert url is not None
-    settings = pg_settings.model_copy(
-        update={"database_url": url.replace("127.0.0.1:5432", f"127.0.0.1:{pg_proxy.port}")}
-    )
-    client = await make_client(settings)
+    client = await make_client(through_proxy(pg_settings, pg_proxy))
     login = await register(client)
     response = await client.post("/categories", json={"name": "Before"}, headers=login["headers"])
     assert response.status == 201

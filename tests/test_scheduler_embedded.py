@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from taskiq import Context, TaskiqDepends
 
@@ -22,7 +22,7 @@ from storage.models import DeadLetter, RefreshToken, User
 from storage.types import utcnow
 from tasks.registry import PURGE_EXPIRED
 from tasks.scheduler import SCHEDULES, Schedule, current_tick, tick_task_id
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, start_app
 
 Client = TestClient[Any, Any]
 SCHEDULER_TASK = "in-process-scheduler"
@@ -51,10 +51,7 @@ async def start_server(sqlite_settings: Settings) -> AsyncIterator[ServerStarter
         services.schedules = schedules
         for name, function in (tasks or {}).items():
             services.broker.register_task(function, task_name=name)
-        client: Client = TestClient(TestServer(app, host="127.0.0.1"))
-        await client.start_server()
-        clients.append(client)
-        return client
+        return await start_app(app, clients)
 
     yield start
     for client in reversed(clients):
