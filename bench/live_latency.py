@@ -15,7 +15,7 @@ A task sends its next set once both events of the previous one arrived, or after
 `--event-timeout` seconds, then pauses. Each pause is drawn between 0.5 and 1.5 times
 `--think-seconds`, so users that once sent at the same moment do not stay in step. The
 first `--warmup-sets` sets of each user are not measured. With no think time the tasks keep
-the deployment saturated, so the figures show its capacity; with a think time they show the
+the deployment saturated, so the figures show its capacity. With a think time they show the
 latency at a lighter load. The client side runs on uvloop when it is installed.
 
     bench/.venv/bin/python bench/live_latency.py

@@ -23,7 +23,7 @@ from tasks.delivery import current_delivery
 log = logging.getLogger(__name__)
 
 TASK_ID_PREFIX = "outbox-"
-# The longest wait of the relay loop after failed passes.
+# The maximum wait of the relay loop after failed passes.
 MAX_FAILURE_WAIT_SECONDS = 30.0
 
 
